@@ -1,0 +1,319 @@
+//! The evaluator: policies + facts → findings. It knows nothing of HTTP.
+
+pub mod cel;
+pub mod template;
+
+use crate::config::Config;
+use crate::facts::{catalog, FactsDocument, Section};
+use crate::finding::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
+use crate::policy::{Catalog, ParamType};
+use crate::policy::load::Control;
+use ::cel::Value as CelValue;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Which stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The prerequisite stage: what stops us from connecting today?
+    PreOnboarding,
+    /// All stages.
+    #[default]
+    Full,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::PreOnboarding => "pre-onboarding",
+            Profile::Full => "full",
+        }
+    }
+    pub fn includes(self, stage: Stage) -> bool {
+        match self {
+            Profile::PreOnboarding => stage == Stage::Prerequisite,
+            Profile::Full => true,
+        }
+    }
+}
+
+/// A control's effective settings after config overrides.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub severity: Severity,
+    pub enabled: bool,
+    pub params: Map<String, Value>,
+}
+
+/// Resolve severity, enabled and params (defaults, then config, shared params from their owner).
+pub fn effective(catalog: &Catalog, config: &Config, control: &Control) -> Effective {
+    let id = &control.policy.id;
+    let o = config.controls.get(id);
+    let mut params = Map::new();
+    for (name, spec) in &control.policy.params {
+        let (owner, owner_spec) = match &spec.shared_with {
+            Some(owner) => match catalog.get(owner).and_then(|c| c.policy.params.get(name)) {
+                Some(s) => (owner.as_str(), s),
+                None => (id.as_str(), spec),
+            },
+            None => (id.as_str(), spec),
+        };
+        let value = config
+            .controls
+            .get(owner)
+            .and_then(|o| o.params.get(name))
+            .cloned()
+            .unwrap_or_else(|| owner_spec.default.clone());
+        params.insert(name.clone(), value);
+    }
+    Effective {
+        severity: o.and_then(|o| o.severity).unwrap_or(control.policy.severity),
+        enabled: o.and_then(|o| o.enabled).unwrap_or(true),
+        params,
+    }
+}
+
+/// Evaluate every control of the catalog over the facts.
+pub fn evaluate(catalog: &Catalog, config: &Config, facts: &FactsDocument, profile: Profile) -> Vec<Finding> {
+    let mut root = cel::root_context();
+    let mut facts_map = Map::new();
+    for (name, section) in &facts.sections {
+        if let Section::Data(v) = section {
+            facts_map.insert(name.clone(), v.clone());
+        }
+    }
+    root.add_variable_from_value("facts", cel::from_json(&Value::Object(facts_map)));
+    root.add_variable_from_value("now", CelValue::Timestamp(facts.collected_at.fixed_offset()));
+    let target = target_json(facts);
+    root.add_variable_from_value("target", cel::from_json(&target));
+
+    let mut results: HashMap<String, (Status, Option<String>)> = HashMap::new();
+    let mut findings = Vec::with_capacity(catalog.controls.len());
+    for control in &catalog.controls {
+        let eff = effective(catalog, config, control);
+        let finding = evaluate_one(control, &eff, facts, profile, &root, &target, &results);
+        let blocked_root = match finding.status {
+            Status::Fail => Some(control.policy.id.clone()),
+            Status::Skipped => blocked_root_of(&finding),
+            _ => None,
+        };
+        results.insert(control.policy.id.clone(), (finding.status, blocked_root));
+        findings.push(finding);
+    }
+    findings
+}
+
+fn blocked_root_of(f: &Finding) -> Option<String> {
+    f.reason
+        .as_deref()
+        .and_then(|r| r.strip_prefix("blocked by "))
+        .map(|r| r.split([' ', ':', ',']).next().unwrap_or(r).to_string())
+}
+
+fn target_json(facts: &FactsDocument) -> Value {
+    let ws = facts.workspace().unwrap_or_default();
+    json!({
+        "workspace_id": facts.target.workspace_id,
+        "subscription_id": ws.subscription_id,
+        "resource_group": ws.resource_group,
+        "workspace_name": ws.name,
+        "tenant_id": facts.target.tenant_id.clone().unwrap_or_default(),
+        "cloud": facts.target.cloud.clone().unwrap_or_else(|| "public".into()),
+    })
+}
+
+fn evaluate_one(
+    control: &Control,
+    eff: &Effective,
+    facts: &FactsDocument,
+    profile: Profile,
+    root: &::cel::Context,
+    target: &Value,
+    results: &HashMap<String, (Status, Option<String>)>,
+) -> Finding {
+    let p = &control.policy;
+    let mut f = Finding {
+        control: p.id.clone(),
+        title: p.title.clone(),
+        severity: eff.severity,
+        stage: p.stage,
+        status: Status::Skipped,
+        original_status: None,
+        message: String::new(),
+        reason: None,
+        evidence: Vec::new(),
+        notes: Vec::new(),
+        remediation: Remediation::default(),
+        scope: Some(facts.target.workspace_id.clone()),
+        policy_file: Some(control.file.clone()),
+        waiver: None,
+        baseline: None,
+    };
+    let skip = |mut f: Finding, reason: String| {
+        f.message = reason.clone();
+        f.reason = Some(reason);
+        f
+    };
+    if !eff.enabled {
+        return skip(f, "disabled in configuration".into());
+    }
+    if !profile.includes(p.stage) {
+        return skip(f, format!("outside profile {} (stage {})", profile.as_str(), p.stage));
+    }
+    for dep in &p.depends_on {
+        if let Some((status, root_id)) = results.get(dep) {
+            if let Some(root_id) = root_id {
+                let how = if root_id == dep { format!("{dep} failed") } else { format!("{dep} is blocked by {root_id}") };
+                return skip(f, format!("blocked by {root_id}: {how}"));
+            }
+            let _ = status;
+        }
+    }
+    // Fail closed: a section that could not be read makes the control `error`.
+    let mut unreadable = Vec::new();
+    for name in &p.reads {
+        match facts.sections.get(name) {
+            Some(Section::Data(_)) => {}
+            Some(Section::Error(e)) => unreadable.push(e.describe(name)),
+            None => {
+                let hint = catalog::section(name)
+                    .map(|s| format!(" (collected by {} {}; needs {})", s.api.as_str(), s.call, s.permission))
+                    .unwrap_or_default();
+                unreadable.push(format!("section `{name}` is missing from the facts document{hint}"));
+            }
+        }
+    }
+    let mut tctx = json!({
+        "target": target,
+        "params": params_for_templates(control, &eff.params),
+        "violations": [],
+        "count": 0,
+        "names": "",
+    });
+    f.remediation = render_remediation(control, &tctx);
+    if !unreadable.is_empty() {
+        f.status = Status::Error;
+        f.message = "facts could not be read; the control cannot be evaluated".into();
+        f.reason = Some(unreadable.join("; "));
+        return f;
+    }
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
+    if let Some(prog) = &control.applies_when {
+        match cel::run(prog, &scope) {
+            Ok(CelValue::Bool(true)) => {}
+            Ok(CelValue::Bool(false)) => {
+                let msg = p
+                    .messages
+                    .not_applicable
+                    .as_deref()
+                    .map(|t| template::render(t, &tctx).unwrap_or_else(|_| t.to_string()))
+                    .unwrap_or_else(|| "not applicable with the current params".into());
+                return skip(f, format!("not applicable: {msg}"));
+            }
+            Ok(other) => return expression_error(f, "applies_when", &format!("returned {other:?}, not a bool")),
+            Err(e) => return expression_error(f, "applies_when", &e),
+        }
+    }
+    let evidence = match cel::run(&control.violations, &scope).map(|v| to_evidence(&v)) {
+        Ok(Ok(ev)) => ev,
+        Ok(Err(e)) | Err(e) => return expression_error(f, "violations", &e),
+    };
+    if let Some(prog) = &control.notes {
+        match cel::run(prog, &scope) {
+            Ok(CelValue::List(items)) => {
+                f.notes = items.iter().map(|v| match cel::to_json(v) {
+                    Value::String(s) => s,
+                    other => other.to_string(),
+                }).collect();
+            }
+            Ok(other) => return expression_error(f, "notes", &format!("returned {other:?}, not a list")),
+            Err(e) => return expression_error(f, "notes", &e),
+        }
+    }
+    f.status = if evidence.is_empty() { Status::Pass } else { Status::Fail };
+    let names: Vec<&str> = evidence.iter().map(|e| if e.name.is_empty() { e.id.as_str() } else { e.name.as_str() }).collect();
+    tctx["names"] = Value::String(names.join(", "));
+    tctx["count"] = evidence.len().into();
+    tctx["violations"] = serde_json::to_value(&evidence).unwrap_or_default();
+    let tmpl = if f.status == Status::Pass { &p.messages.pass } else { &p.messages.fail };
+    f.message = template::render(tmpl, &tctx).unwrap_or_else(|e| format!("{tmpl} (message template failed: {e})"));
+    f.remediation = render_remediation(control, &tctx);
+    f.evidence = evidence;
+    f
+}
+
+fn expression_error(mut f: Finding, which: &str, e: &str) -> Finding {
+    f.status = Status::Error;
+    f.message = "the policy could not be evaluated over these facts".into();
+    f.reason = Some(format!(
+        "`{which}` of {} failed: {e}. The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json",
+        f.policy_file.as_deref().unwrap_or("the policy")
+    ));
+    f
+}
+
+fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
+    let r = &control.policy.remediation;
+    let render = |t: &str| template::render(t, ctx).unwrap_or_else(|_| t.to_string());
+    Remediation {
+        summary: render(&r.summary),
+        steps: r
+            .steps
+            .iter()
+            .flat_map(|m| m.iter().map(|(k, v)| RemediationStep { kind: k.clone(), text: render(v) }))
+            .collect(),
+        docs: r.docs.clone(),
+    }
+}
+
+fn param_kind(control: &Control, name: &str) -> Option<ParamType> {
+    control.policy.params.get(name).map(|s| s.kind)
+}
+
+fn params_to_cel(control: &Control, params: &Map<String, Value>) -> CelValue {
+    let mut map = HashMap::new();
+    for (k, v) in params {
+        let value = match (param_kind(control, k), v.as_str()) {
+            (Some(ParamType::Duration), Some(s)) => match crate::policy::parse_duration(s) {
+                Ok(d) => CelValue::Duration(d),
+                Err(_) => cel::from_json(v),
+            },
+            _ => cel::from_json(v),
+        };
+        map.insert(::cel::objects::Key::String(Arc::new(k.clone())), value);
+    }
+    CelValue::Map(::cel::objects::Map { map: Arc::new(map) })
+}
+
+fn params_for_templates(_control: &Control, params: &Map<String, Value>) -> Value {
+    Value::Object(params.clone())
+}
+
+/// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
+fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
+    let CelValue::List(items) = v else {
+        return Err(format!("returned {v:?}, not a list"));
+    };
+    let text = |j: Option<&Value>| match j {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    items
+        .iter()
+        .map(|item| match cel::to_json(item) {
+            Value::String(s) => Ok(Evidence { id: s, name: String::new(), detail: String::new() }),
+            Value::Object(m) => {
+                let id = text(m.get("id"));
+                if id.is_empty() {
+                    return Err(format!("a violation has no `id`: {}", Value::Object(m.clone())));
+                }
+                Ok(Evidence { id, name: text(m.get("name")), detail: text(m.get("detail")) })
+            }
+            other => Err(format!("a violation is {other}, not a map with `id`")),
+        })
+        .collect()
+}

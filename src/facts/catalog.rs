@@ -1,0 +1,233 @@
+//! The API and permission catalog: every facts section, the call that fills it and the
+//! least permission that lets a read-only identity make that call.
+//!
+//! Collectors, `error` remediation and `xdrguard permissions` all read this one table,
+//! so docs and code cannot drift.
+
+/// Which Microsoft API a section comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    Graph,
+    Arm,
+    LogAnalytics,
+}
+
+impl Api {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Api::Graph => "Microsoft Graph",
+            Api::Arm => "Azure Resource Manager",
+            Api::LogAnalytics => "Log Analytics query API",
+        }
+    }
+}
+
+/// One section of the facts document.
+#[derive(Debug, Clone, Copy)]
+pub struct SectionInfo {
+    pub name: &'static str,
+    pub api: Api,
+    /// Method and path (relative to the API's base URL), as documented.
+    pub call: &'static str,
+    pub api_version: &'static str,
+    /// Least Graph application permission, or Azure role, that allows the read.
+    pub permission: &'static str,
+    /// How to grant it.
+    pub grant: &'static str,
+}
+
+const GRAPH_GRANT: &str = "Entra admin center > App registrations > (the audit app) > API permissions > Add a permission > Microsoft Graph > Application permissions, then Grant admin consent; for a user, consent to the delegated permission";
+const ARM_READER: &str = "az role assignment create --assignee <audit identity object id> --role \"Microsoft Sentinel Reader\" --scope <workspace resource ID>";
+
+pub const SECTIONS: &[SectionInfo] = &[
+    SectionInfo {
+        name: "tenant",
+        api: Api::Graph,
+        call: "GET /v1.0/organization",
+        api_version: "v1.0",
+        permission: "Organization.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "licenses",
+        api: Api::Graph,
+        call: "GET /v1.0/subscribedSkus",
+        api_version: "v1.0",
+        permission: "Organization.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "operator",
+        api: Api::Graph,
+        call: "GET /v1.0/me (or /v1.0/users/{upn-or-id})",
+        api_version: "v1.0",
+        permission: "User.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "operator_groups",
+        api: Api::Graph,
+        call: "GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group",
+        api_version: "v1.0",
+        permission: "GroupMember.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "directory_role_assignments",
+        api: Api::Graph,
+        call: "GET /v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'",
+        api_version: "v1.0",
+        permission: "RoleManagement.Read.Directory",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "directory_role_eligibilities",
+        api: Api::Graph,
+        call: "GET /v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '{id}'",
+        api_version: "v1.0",
+        permission: "RoleEligibilitySchedule.Read.Directory",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "mdi_sensors",
+        api: Api::Graph,
+        call: "GET /v1.0/security/identities/sensors",
+        api_version: "v1.0",
+        permission: "SecurityIdentitiesSensors.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "mdi_health_issues",
+        api: Api::Graph,
+        call: "GET /v1.0/security/identities/healthIssues?$filter=status eq 'open'",
+        api_version: "v1.0",
+        permission: "SecurityIdentitiesHealth.Read.All",
+        grant: GRAPH_GRANT,
+    },
+    SectionInfo {
+        name: "subscription",
+        api: Api::Arm,
+        call: "GET /subscriptions/{sub}",
+        api_version: "2022-12-01",
+        permission: "Reader on the subscription (or any role at or below it that includes Microsoft.Resources/subscriptions/read)",
+        grant: "az role assignment create --assignee <audit identity object id> --role Reader --scope /subscriptions/<sub>",
+    },
+    SectionInfo {
+        name: "workspace",
+        api: Api::Arm,
+        call: "GET {ws}",
+        api_version: "2025-02-01",
+        permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "tables",
+        api: Api::Arm,
+        call: "GET {ws}/tables",
+        api_version: "2025-02-01",
+        permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "sentinel_onboarding",
+        api: Api::Arm,
+        call: "GET {si}/onboardingStates",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "data_connectors",
+        api: Api::Arm,
+        call: "GET {si}/dataConnectors",
+        api_version: "2025-10-01-preview",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "alert_rules",
+        api: Api::Arm,
+        call: "GET {si}/alertRules",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "content_packages",
+        api: Api::Arm,
+        call: "GET {si}/contentPackages",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "content_catalog",
+        api: Api::Arm,
+        call: "GET {si}/contentProductPackages?$filter=properties/contentId eq 'azuresentinel.azure-sentinel-solution-microsoft365defender'",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "settings",
+        api: Api::Arm,
+        call: "GET {si}/settings",
+        api_version: "2025-10-01-preview",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "connector_requirements",
+        api: Api::Arm,
+        call: "POST {si}/dataConnectorsCheckRequirements (kind MicrosoftThreatProtection; read-only pre-check)",
+        api_version: "2025-10-01-preview",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "workspace_permissions",
+        api: Api::Arm,
+        call: "GET {ws}/providers/Microsoft.Authorization/permissions, or roleAssignments?$filter=assignedTo('{operator}') + roleDefinitions",
+        api_version: "2022-04-01",
+        permission: "Reader on the workspace (Microsoft.Authorization/*/read)",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "workspace_role_assignments",
+        api: Api::Arm,
+        call: "GET {ws}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
+        api_version: "2022-04-01",
+        permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read)",
+        grant: ARM_READER,
+    },
+    SectionInfo {
+        name: "ingestion",
+        api: Api::LogAnalytics,
+        call: "POST /v1/workspaces/{customerId}/query (one union query over the required tables)",
+        api_version: "v1",
+        permission: "Log Analytics Reader (or Microsoft Sentinel Reader) on the workspace",
+        grant: ARM_READER,
+    },
+];
+
+/// The catalog entry of a section, if the name is known.
+pub fn section(name: &str) -> Option<&'static SectionInfo> {
+    SECTIONS.iter().find(|s| s.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_complete() {
+        let mut names: Vec<_> = SECTIONS.iter().map(|s| s.name).collect();
+        names.sort();
+        let before = names.len();
+        names.dedup();
+        assert_eq!(before, names.len());
+        for s in SECTIONS {
+            assert!(!s.permission.is_empty() && !s.grant.is_empty() && !s.call.is_empty());
+        }
+    }
+}

@@ -1,0 +1,229 @@
+//! The facts document: everything collection learned about one tenant and workspace.
+//!
+//! Collection writes it, the evaluator reads it; the two meet nowhere else.
+
+pub mod catalog;
+
+use crate::diagnostic::{InputError, SourceFile, Span};
+use crate::schema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FactsDocument {
+    pub schema_version: u32,
+    pub collected_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<ToolInfo>,
+    pub target: Target,
+    pub sections: BTreeMap<String, Section>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolInfo {
+    pub name: String,
+    pub version: String,
+}
+
+impl ToolInfo {
+    pub fn current() -> Self {
+        ToolInfo {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// What was audited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Target {
+    /// ARM resource ID of the Sentinel workspace.
+    pub workspace_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cloud: Option<String>,
+    /// The operator as given on the command line (UPN or object ID), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
+}
+
+/// A section's data, or the error that stopped xdrguard from reading it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Section {
+    Data(Value),
+    Error(SectionError),
+}
+
+/// Why a section could not be read, and how to let xdrguard read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionError {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// The Graph permission or Azure role that would allow the read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub permission: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant: Option<String>,
+}
+
+impl SectionError {
+    /// One line for a finding's `reason`: cause, then what to grant.
+    pub fn describe(&self, section: &str) -> String {
+        let mut s = format!("could not read `{section}`: {} ({})", self.message, self.code);
+        if let Some(st) = self.status {
+            s.push_str(&format!(", HTTP {st}"));
+        }
+        if let Some(c) = &self.call {
+            s.push_str(&format!(" — {c}"));
+        }
+        if let Some(p) = &self.permission {
+            s.push_str(&format!(". Needed: {p}"));
+        }
+        if let Some(g) = &self.grant {
+            s.push_str(&format!(". Grant it: {g}"));
+        }
+        s
+    }
+}
+
+/// Parts of the workspace resource ID, for remediation commands.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WorkspaceRef {
+    pub id: String,
+    pub subscription_id: String,
+    pub resource_group: String,
+    pub name: String,
+}
+
+impl WorkspaceRef {
+    /// Split `/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}`.
+    pub fn parse(id: &str) -> Option<Self> {
+        let parts: Vec<&str> = id.trim_matches('/').split('/').collect();
+        match parts.as_slice() {
+            [s, sub, rg_key, rg, p, ns, w, name]
+                if s.eq_ignore_ascii_case("subscriptions")
+                    && rg_key.eq_ignore_ascii_case("resourceGroups")
+                    && p.eq_ignore_ascii_case("providers")
+                    && ns.eq_ignore_ascii_case("Microsoft.OperationalInsights")
+                    && w.eq_ignore_ascii_case("workspaces")
+                    && !sub.is_empty()
+                    && !rg.is_empty()
+                    && !name.is_empty() =>
+            {
+                Some(WorkspaceRef {
+                    id: id.to_string(),
+                    subscription_id: sub.to_string(),
+                    resource_group: rg.to_string(),
+                    name: name.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FactsDocument {
+    /// Read and validate a facts document; any problem is an `InputError` naming line and column.
+    pub fn load(path: &Path) -> Result<Self, InputError> {
+        let file = SourceFile::read(path)?;
+        Self::parse(file)
+    }
+
+    pub fn parse(file: SourceFile) -> Result<Self, InputError> {
+        let value: Value = serde_json::from_str(&file.text).map_err(|e| {
+            let offset = offset_of(&file.text, e.line(), e.column());
+            InputError::at(
+                "xdrguard::facts::json",
+                &file,
+                Some(Span { offset, len: 1 }),
+                format!("not valid JSON: {e}"),
+                "here",
+                "a facts document is the JSON that `xdrguard collect` writes",
+            )
+        })?;
+        let violations = schema::validate(schema::Kind::Facts, &value);
+        if !violations.is_empty() {
+            // Re-read with spans only now that we need to point at something.
+            let spans = crate::yaml::parse(file.clone()).ok().map(|d| d.spans);
+            let errors = violations
+                .into_iter()
+                .map(|v| {
+                    let span = spans.as_ref().and_then(|s| s.value(&v.pointer));
+                    InputError::at(
+                        "xdrguard::facts::schema",
+                        &file,
+                        span,
+                        format!("facts document does not match schemas/facts.schema.json at `{}`: {}", display_pointer(&v.pointer), v.message),
+                        "here",
+                        "regenerate the document with `xdrguard collect`, or fix it to match schemas/facts.schema.json",
+                    )
+                })
+                .collect();
+            return Err(InputError::many(errors).expect("non-empty"));
+        }
+        serde_json::from_value(value).map_err(|e| {
+            InputError::at(
+                "xdrguard::facts::shape",
+                &file,
+                None,
+                format!("facts document has the wrong shape: {e}"),
+                "",
+                "regenerate the document with `xdrguard collect`",
+            )
+        })
+    }
+
+    /// The data of a section, if it was read.
+    pub fn data(&self, name: &str) -> Option<&Value> {
+        match self.sections.get(name) {
+            Some(Section::Data(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    pub fn workspace(&self) -> Option<WorkspaceRef> {
+        WorkspaceRef::parse(&self.target.workspace_id)
+    }
+}
+
+fn display_pointer(p: &str) -> &str {
+    if p.is_empty() {
+        "/"
+    } else {
+        p
+    }
+}
+
+/// Byte offset of a 1-based line/column.
+fn offset_of(text: &str, line: usize, col: usize) -> usize {
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
+    (start + col.saturating_sub(1)).min(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn workspace_id_parts() {
+        let w = WorkspaceRef::parse("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws").unwrap();
+        assert_eq!((w.subscription_id.as_str(), w.resource_group.as_str(), w.name.as_str()), ("s1", "rg", "ws"));
+        assert!(WorkspaceRef::parse("/subscriptions/s1/resourceGroups/rg").is_none());
+    }
+}

@@ -1,0 +1,15 @@
+//! xdrguard: policy-as-code audit of a Microsoft tenant and its Sentinel workspace for
+//! the Microsoft Defender XDR connector.
+//!
+//! Data flows one way: policies + facts → [`eval`] → [`finding`]s → [`report`]ers.
+//! Collection produces facts and knows nothing of policies.
+
+pub mod config;
+pub mod diagnostic;
+pub mod eval;
+pub mod facts;
+pub mod finding;
+pub mod policy;
+pub mod report;
+pub mod schema;
+pub mod yaml;

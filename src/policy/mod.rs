@@ -1,0 +1,80 @@
+//! A control as written in its YAML policy file, and the catalog of them.
+
+pub mod load;
+mod params;
+
+pub use load::{builtin_sources, load_catalog, load_policy_file, Catalog};
+pub use params::{parse_duration, ParamSpec, ParamType};
+
+use crate::finding::{Remediation, Severity, Stage};
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+/// One control: its metadata, the CEL that finds offending items, its remediation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub id: String,
+    pub title: String,
+    pub stage: Stage,
+    pub severity: Severity,
+    /// Exactly what is checked (no more than the expression verifies).
+    pub description: String,
+    /// Why it matters.
+    pub rationale: String,
+    /// Facts sections the expressions read; if one could not be collected the control is `error`.
+    pub reads: Vec<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    #[serde(default)]
+    pub params: IndexMap<String, ParamSpec>,
+    /// CEL → bool; false makes the control `skipped` as not applicable.
+    #[serde(default)]
+    pub applies_when: Option<String>,
+    /// CEL → list of maps `{id, name, detail}`; empty list passes.
+    pub violations: String,
+    /// CEL → list of strings: remarks that do not change the status.
+    #[serde(default)]
+    pub notes: Option<String>,
+    pub messages: Messages,
+    pub remediation: RemediationSpec,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Messages {
+    pub pass: String,
+    pub fail: String,
+    /// Shown when `applies_when` is false.
+    #[serde(default)]
+    pub not_applicable: Option<String>,
+}
+
+/// Remediation as written: templated text, rendered against the target and the violations.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediationSpec {
+    pub summary: String,
+    pub steps: Vec<IndexMap<String, String>>,
+    pub docs: Vec<String>,
+}
+
+impl RemediationSpec {
+    /// The unrendered remediation (for `explain` and SARIF rule help).
+    pub fn raw(&self) -> Remediation {
+        Remediation {
+            summary: self.summary.clone(),
+            steps: self
+                .steps
+                .iter()
+                .flat_map(|m| {
+                    m.iter().map(|(k, v)| crate::finding::RemediationStep {
+                        kind: k.clone(),
+                        text: v.clone(),
+                    })
+                })
+                .collect(),
+            docs: self.docs.clone(),
+        }
+    }
+}

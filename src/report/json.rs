@@ -1,0 +1,53 @@
+//! The JSON report (`schemas/report.schema.json`): the machine-readable source for
+//! baselines, drift and dashboards.
+
+use super::Report;
+
+pub fn render(report: &Report) -> String {
+    let mut s = serde_json::to_string_pretty(report).expect("report serialises");
+    s.push('\n');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::*;
+    use crate::report::*;
+
+    #[test]
+    fn validates_against_schema() {
+        let f = Finding {
+            control: "XDR-X-01".into(),
+            title: "t".into(),
+            severity: Severity::High,
+            stage: Stage::Connector,
+            status: Status::Skipped,
+            original_status: None,
+            message: "m".into(),
+            reason: Some("blocked by XDR-WS-02: XDR-WS-02 failed".into()),
+            evidence: vec![],
+            notes: vec![],
+            remediation: Remediation { summary: "s".into(), steps: vec![], docs: vec![] },
+            scope: None,
+            policy_file: None,
+            waiver: None,
+            baseline: None,
+        };
+        let report = Report {
+            tool: crate::facts::ToolInfo::current(),
+            generated_at: chrono::Utc::now(),
+            facts_collected_at: None,
+            profile: "full".into(),
+            fail_on: Severity::Low,
+            target: ReportTarget { workspace_id: "/x".into(), tenant_id: None, cloud: None, operator: None, redacted: false },
+            verdict: Verdict::Compliant,
+            exit_code: 0,
+            summary: Summary::of(std::slice::from_ref(&f)),
+            results: vec![f],
+            warnings: vec![],
+        };
+        let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
+        assert_eq!(crate::schema::validate(crate::schema::Kind::Report, &v), vec![]);
+    }
+}

@@ -1,0 +1,89 @@
+//! The JSON Schemas of `schemas/`, compiled once and used to validate input and output.
+
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// Which document a schema describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Policy,
+    Config,
+    Facts,
+    Exceptions,
+    Report,
+}
+
+impl Kind {
+    fn text(self) -> &'static str {
+        match self {
+            Kind::Policy => include_str!("../schemas/policy.schema.json"),
+            Kind::Config => include_str!("../schemas/config.schema.json"),
+            Kind::Facts => include_str!("../schemas/facts.schema.json"),
+            Kind::Exceptions => include_str!("../schemas/exceptions.schema.json"),
+            Kind::Report => include_str!("../schemas/report.schema.json"),
+        }
+    }
+    fn slot(self) -> &'static OnceLock<jsonschema::Validator> {
+        static SLOTS: [OnceLock<jsonschema::Validator>; 5] = [
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+            OnceLock::new(),
+        ];
+        &SLOTS[self as usize]
+    }
+}
+
+/// One schema violation: where (JSON pointer) and what.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    pub pointer: String,
+    pub message: String,
+}
+
+fn validator(kind: Kind) -> &'static jsonschema::Validator {
+    kind.slot().get_or_init(|| {
+        let schema: Value =
+            serde_json::from_str(kind.text()).expect("bundled schema is valid JSON");
+        jsonschema::options()
+            .should_validate_formats(true)
+            .build(&schema)
+            .expect("bundled schema compiles")
+    })
+}
+
+/// Validate `instance`; violations are sorted by position and capped so a hostile
+/// document cannot flood the terminal.
+pub fn validate(kind: Kind, instance: &Value) -> Vec<Violation> {
+    let mut out: Vec<Violation> = validator(kind)
+        .iter_errors(instance)
+        .take(50)
+        .map(|e| Violation {
+            pointer: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect();
+    // `oneOf` failures repeat the deeper error; keep the most specific per pointer.
+    out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    out.dedup_by(|a, b| a.pointer == b.pointer);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bundled_schema_compiles() {
+        for k in [
+            Kind::Policy,
+            Kind::Config,
+            Kind::Facts,
+            Kind::Exceptions,
+            Kind::Report,
+        ] {
+            let _ = validator(k);
+        }
+    }
+}
