@@ -4,6 +4,7 @@
 //! Data flows one way: policies + facts → [`eval`] → [`finding`]s → [`report`]ers.
 //! Collection produces facts and knows nothing of policies.
 
+pub mod cli;
 pub mod config;
 pub mod diagnostic;
 pub mod eval;

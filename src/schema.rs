@@ -11,6 +11,7 @@ pub enum Kind {
     Facts,
     Exceptions,
     Report,
+    PolicyTest,
 }
 
 impl Kind {
@@ -21,10 +22,12 @@ impl Kind {
             Kind::Facts => include_str!("../schemas/facts.schema.json"),
             Kind::Exceptions => include_str!("../schemas/exceptions.schema.json"),
             Kind::Report => include_str!("../schemas/report.schema.json"),
+            Kind::PolicyTest => include_str!("../schemas/policy-test.schema.json"),
         }
     }
     fn slot(self) -> &'static OnceLock<jsonschema::Validator> {
-        static SLOTS: [OnceLock<jsonschema::Validator>; 5] = [
+        static SLOTS: [OnceLock<jsonschema::Validator>; 6] = [
+            OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
@@ -82,6 +85,7 @@ mod tests {
             Kind::Facts,
             Kind::Exceptions,
             Kind::Report,
+            Kind::PolicyTest,
         ] {
             let _ = validator(k);
         }

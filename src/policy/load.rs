@@ -81,6 +81,17 @@ pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputErr
             Err(e) => errors.push(e),
         }
     }
+    // A user folder that holds the shipped policies themselves (e.g. `--policies policies/`)
+    // replaces the embedded copies instead of clashing with them.
+    if builtin {
+        let n = builtin_sources().len();
+        let user: Vec<std::sync::Arc<str>> = sources.iter().skip(n).map(|s| s.text.clone()).collect();
+        let mut i = 0;
+        sources.retain(|s| {
+            i += 1;
+            i > n || !user.contains(&s.text)
+        });
+    }
     let mut controls = Vec::new();
     for s in sources {
         match load_policy_file(s) {

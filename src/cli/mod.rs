@@ -1,0 +1,112 @@
+//! Command-line interface: argument parsing and dispatch. Each command lives in its own file.
+
+mod check;
+mod controls;
+mod explain;
+mod lint;
+mod test;
+
+pub use check::EvalArgs;
+
+use crate::diagnostic::InputError;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit codes, documented in the README and `--help`.
+pub mod exit {
+    /// Compliant: no fail at or above --fail-on, no error.
+    pub const COMPLIANT: u8 = 0;
+    /// A fail at or above --fail-on (or, for `diff`, a regression; for `test`, a failing case).
+    pub const VIOLATIONS: u8 = 1;
+    /// No such fail, but some control could not be evaluated (`error`).
+    pub const INCOMPLETE: u8 = 2;
+    /// Bad input or usage: policy, facts, config, exceptions or arguments.
+    pub const BAD_INPUT: u8 = 3;
+}
+
+const EXIT_CODES: &str = "Exit codes:
+  0  compliant: no fail at or above --fail-on, and every control evaluated
+  1  a fail at or above --fail-on (diff: something regressed; test: a case failed)
+  2  no such fail, but some control could not be evaluated (error)
+  3  bad input or usage (policy, facts, config, exceptions, arguments)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "xdrguard",
+    version,
+    about = "Audit a Microsoft tenant and its Sentinel workspace for the Microsoft Defender XDR connector, as policy-as-code",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Evaluate the controls over a facts document and report
+    #[command(after_help = EXIT_CODES)]
+    Check(check::CheckArgs),
+    /// Validate policy and config files (schema and meaning), with diagnostics
+    Lint(lint::LintArgs),
+    /// List the controls
+    Controls(controls::ControlsArgs),
+    /// Explain a control: what is checked, why, params and remediation
+    Explain(explain::ExplainArgs),
+    /// Run policy test cases (base facts + patch + expected status)
+    Test(test::TestArgs),
+}
+
+/// Parse arguments, run, and map every outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    exit::COMPLIANT
+                }
+                _ => exit::BAD_INPUT,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            print_error(e);
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}
+
+/// Print an input error as a miette diagnostic on stderr (no colour unless a terminal).
+pub fn print_error(e: InputError) {
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let handler = miette::GraphicalReportHandler::new_themed(if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    })
+    .with_width(100);
+    let mut out = String::new();
+    if handler.render_report(&mut out, &e).is_err() {
+        out = e.to_string();
+    }
+    eprint!("{out}");
+}
+
+fn run(cli: Cli) -> Result<u8, InputError> {
+    match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Lint(a) => lint::run(a),
+        Command::Controls(a) => controls::run(a),
+        Command::Explain(a) => explain::run(a),
+        Command::Test(a) => test::run(a),
+    }
+}
