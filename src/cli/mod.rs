@@ -2,6 +2,7 @@
 
 mod check;
 mod controls;
+mod diff;
 mod explain;
 mod lint;
 mod test;
@@ -30,6 +31,12 @@ const EXIT_CODES: &str = "Exit codes:
   2  no such fail, but some control could not be evaluated (error)
   3  bad input or usage (policy, facts, config, exceptions, arguments)";
 
+const DIFF_EXIT_CODES: &str = "Exit codes:
+  0  nothing regressed
+  1  something regressed: a control newly fails, a failing control has new offending items,
+     or a passing control can no longer be evaluated
+  3  bad input (a file is not an xdrguard JSON report)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "xdrguard",
@@ -55,6 +62,9 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run policy test cases (base facts + patch + expected status)
     Test(test::TestArgs),
+    /// Compare two JSON reports: newly failing, resolved, status and evidence changes
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(diff::DiffArgs),
 }
 
 /// Parse arguments, run, and map every outcome to an exit code.
@@ -108,5 +118,6 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Controls(a) => controls::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
+        Command::Diff(a) => diff::run(a),
     }
 }
