@@ -110,6 +110,13 @@ impl Exceptions {
         let errors: Vec<InputError> = schema::validate(schema::Kind::Exceptions, &doc.value)
             .into_iter()
             .map(|v| {
+                let help = if v.pointer.ends_with("/scope") {
+                    "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
+                     (/subscriptions/…/workspaces/…), never a display name, which can change"
+                } else {
+                    "each exception needs control, justification (10+ characters), owner and \
+                     expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
+                };
                 doc.error_at_key(
                     "xdrguard::exceptions::schema",
                     &v.pointer,
@@ -118,8 +125,7 @@ impl Exceptions {
                         v.message
                     ),
                     "here",
-                    "each exception needs control, justification (10+ characters), owner and \
-                     expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID",
+                    help,
                 )
             })
             .collect();
@@ -196,6 +202,27 @@ impl Exceptions {
                 entries,
             }),
         }
+    }
+
+    /// Expired and soon-expiring entries, as `lint` reports them.
+    pub fn expiry_warnings(&self, today: NaiveDate) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, ex) in self.entries.iter().enumerate() {
+            let label = ex.label(&self.file, i);
+            let left = (ex.expires - today).num_days();
+            if left < 0 {
+                out.push(format!(
+                    "{label} expired on {} (owner: {})",
+                    ex.expires, ex.owner
+                ));
+            } else if left < EXPIRY_NOTICE_DAYS {
+                out.push(format!(
+                    "{label} expires on {} ({left} day(s) left; owner: {})",
+                    ex.expires, ex.owner
+                ));
+            }
+        }
+        out
     }
 
     /// Waive the `fail` and `error` findings each live exception covers, warn about expired,
