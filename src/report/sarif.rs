@@ -97,7 +97,13 @@ fn rule(f: &Finding) -> ReportingDescriptor {
         .help(help)
         .default_configuration(config)
         .properties(properties);
-    match f.remediation.docs.first() {
+    // helpUri must be an absolute URI; a malformed docs entry is left out, not emitted.
+    let help_uri = f
+        .remediation
+        .docs
+        .iter()
+        .find(|d| url::Url::parse(d).is_ok_and(|u| matches!(u.scheme(), "https" | "http")));
+    match help_uri {
         Some(uri) => builder.help_uri(uri.clone()).build(),
         None => builder.build(),
     }
