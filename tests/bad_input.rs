@@ -80,16 +80,19 @@ fn expression_that_does_not_compile() {
 #[test]
 fn undeclared_read_and_unknown_dependency() {
     let d = tempfile::tempdir().unwrap();
-    let text = GOOD_POLICY
-        .replace(
-            "reads: [alert_rules]",
-            "reads: [alert_rules]\ndepends_on: [ACME-NOPE-01]",
-        )
-        .replace("facts.alert_rules.filter", "facts.tables.filter");
+    let text = GOOD_POLICY.replace("facts.alert_rules.filter", "facts.tables.filter");
     let f = write(d.path(), "p.yaml", &text);
     let err = expect_bad_input(&["lint", &f]);
-    assert!(err.contains("facts.tables"), "{err}");
-    assert!(err.contains("ACME-NOPE-01"), "{err}");
+    assert!(err.contains("p.yaml:10:3"), "{err}");
+    assert!(err.contains("expression reads `facts.tables`"), "{err}");
+    let text = GOOD_POLICY.replace(
+        "reads: [alert_rules]",
+        "reads: [alert_rules]\ndepends_on: [ACME-NOPE-01]",
+    );
+    let f = write(d.path(), "q.yaml", &text);
+    let err = expect_bad_input(&["lint", &f]);
+    assert!(err.contains("q.yaml:7:13"), "{err}");
+    assert!(err.contains("unknown control `ACME-NOPE-01`"), "{err}");
 }
 
 #[test]
