@@ -83,7 +83,7 @@ fn undeclared_read_and_unknown_dependency() {
     let text = GOOD_POLICY.replace("facts.alert_rules.filter", "facts.tables.filter");
     let f = write(d.path(), "p.yaml", &text);
     let err = expect_bad_input(&["lint", &f]);
-    assert!(err.contains("p.yaml:10:3"), "{err}");
+    assert!(err.contains("p.yaml:9:3"), "{err}");
     assert!(err.contains("expression reads `facts.tables`"), "{err}");
     let text = GOOD_POLICY.replace(
         "reads: [alert_rules]",
