@@ -91,7 +91,7 @@ fn undeclared_read_and_unknown_dependency() {
     );
     let f = write(d.path(), "q.yaml", &text);
     let err = expect_bad_input(&["lint", &f]);
-    assert!(err.contains("q.yaml:7:13"), "{err}");
+    assert!(err.contains("q.yaml:8:14"), "{err}");
     assert!(err.contains("unknown control `ACME-NOPE-01`"), "{err}");
 }
 
