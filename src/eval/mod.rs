@@ -99,17 +99,20 @@ pub fn evaluate(
     let target = target_json(facts);
     root.add_variable_from_value("target", cel::from_json(&target));
 
-    let mut results: HashMap<String, (Status, Option<String>)> = HashMap::new();
+    // Control ID → the failed control that blocks its dependants (itself, or its own blocker).
+    let mut blockers: HashMap<String, String> = HashMap::new();
     let mut findings = Vec::with_capacity(catalog.controls.len());
     for control in &catalog.controls {
         let eff = effective(catalog, config, control);
-        let finding = evaluate_one(control, &eff, facts, profile, &root, &target, &results);
-        let blocked_root = match finding.status {
+        let finding = evaluate_one(control, &eff, facts, profile, &root, &target, &blockers);
+        let blocker = match finding.status {
             Status::Fail => Some(control.policy.id.clone()),
             Status::Skipped => blocked_root_of(&finding),
             _ => None,
         };
-        results.insert(control.policy.id.clone(), (finding.status, blocked_root));
+        if let Some(b) = blocker {
+            blockers.insert(control.policy.id.clone(), b);
+        }
         findings.push(finding);
     }
     findings
@@ -119,7 +122,8 @@ fn blocked_root_of(f: &Finding) -> Option<String> {
     f.reason
         .as_deref()
         .and_then(|r| r.strip_prefix("blocked by "))
-        .map(|r| r.split([' ', ':', ',']).next().unwrap_or(r).to_string())
+        .and_then(|r| r.split([' ', ':', ',']).next())
+        .map(str::to_string)
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
@@ -141,7 +145,7 @@ fn evaluate_one(
     profile: Profile,
     root: &::cel::Context,
     target: &Value,
-    results: &HashMap<String, (Status, Option<String>)>,
+    blockers: &HashMap<String, String>,
 ) -> Finding {
     let p = &control.policy;
     let mut f = Finding {
@@ -176,16 +180,13 @@ fn evaluate_one(
         );
     }
     for dep in &p.depends_on {
-        if let Some((status, root_id)) = results.get(dep) {
-            if let Some(root_id) = root_id {
-                let how = if root_id == dep {
-                    format!("{dep} failed")
-                } else {
-                    format!("{dep} is blocked by {root_id}")
-                };
-                return skip(f, format!("blocked by {root_id}: {how}"));
-            }
-            let _ = status;
+        if let Some(root_id) = blockers.get(dep) {
+            let reason = if root_id == dep {
+                format!("blocked by {dep} (fail)")
+            } else {
+                format!("blocked by {root_id} (fail, via {dep})")
+            };
+            return skip(f, reason);
         }
     }
     // Fail closed: a section that could not be read makes the control `error`.
