@@ -28,6 +28,9 @@ struct Case {
     control: String,
     #[serde(default)]
     patch: Option<serde_json::Value>,
+    /// JSON Patch (RFC 6902) operations, applied after `patch`: can set a value to null.
+    #[serde(default)]
+    ops: Option<json_patch::Patch>,
     #[serde(default)]
     params: serde_json::Map<String, serde_json::Value>,
     #[serde(default)]
@@ -39,6 +42,8 @@ struct Case {
     reason_contains: Option<String>,
     #[serde(default)]
     message_contains: Option<String>,
+    #[serde(default)]
+    notes_contains: Option<String>,
 }
 
 /// Outcome of running a folder of cases.
@@ -129,6 +134,17 @@ fn run_file(
         if let Some(p) = &case.patch {
             json_patch::merge(&mut facts_json, p);
         }
+        if let Some(ops) = &case.ops {
+            json_patch::patch(&mut facts_json, ops).map_err(|e| {
+                doc.error_at(
+                    "xdrguard::test::ops",
+                    &format!("{at}/ops"),
+                    format!("JSON Patch does not apply to the base facts: {e}"),
+                    "here",
+                    "ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}",
+                )
+            })?;
+        }
         let facts = FactsDocument::parse(SourceFile::new(
             format!("{} (case {:?} patched)", base_path.display(), case.name),
             serde_json::to_string_pretty(&facts_json).expect("serialises"),
@@ -195,6 +211,17 @@ fn run_file(
             if !f.message.contains(s.as_str()) {
                 problems.push(format!("message {:?} does not contain {s:?}", f.message));
             }
+        }
+        if let Some(s) = &case.notes_contains {
+            if !f.notes.iter().any(|n| n.contains(s.as_str())) {
+                problems.push(format!("notes {:?} do not contain {s:?}", f.notes));
+            }
+        }
+        let rendered = serde_json::to_string(f).expect("finding serialises");
+        if rendered.contains(eval::TEMPLATE_ERROR) {
+            problems.push(format!(
+                "a message or remediation template failed to render: {rendered}"
+            ));
         }
         let label = format!("{} {}: {}", path.display(), case.control, case.name);
         if problems.is_empty() {
