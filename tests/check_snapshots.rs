@@ -394,3 +394,70 @@ fn controls_and_explain() {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
 }
+
+#[test]
+fn the_readme_custom_policy_example_lints_tests_and_runs() {
+    let out = xdrguard()
+        .args([
+            "lint",
+            "examples/custom-policies",
+            "examples/custom-policies/tests",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = xdrguard()
+        .args([
+            "test",
+            "examples/custom-policies/tests",
+            "--policies",
+            "examples/custom-policies",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("5 passed, 0 failed"));
+    let (code, report) = check("ready", &["--policies", "examples/custom-policies"]);
+    assert_eq!(code, 0);
+    assert_eq!(result(&report, "ACME-CON-01")["status"], "pass");
+    assert_eq!(
+        result(&report, "ACME-CON-01")["policy_file"]
+            .as_str()
+            .unwrap(),
+        "examples/custom-policies/ACME-CON-01.yaml"
+    );
+}
+
+#[test]
+fn a_failing_policy_test_case_exits_1() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("t.yaml"),
+        format!(
+            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let out = xdrguard()
+        .args(["test", d.path().to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("FAILED") && text.contains("expected fail, got pass"),
+        "{text}"
+    );
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
+}
