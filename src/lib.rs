@@ -14,6 +14,7 @@ pub mod exceptions;
 pub mod facts;
 pub mod finding;
 pub mod policy;
+pub mod policytest;
 pub mod report;
 pub mod schema;
 pub mod yaml;

@@ -273,7 +273,9 @@ pub fn parse(file: SourceFile) -> Result<Document, InputError> {
         std::thread::Builder::new()
             .stack_size(PARSER_STACK)
             .spawn_scoped(s, || {
+                // Only `true`/`false` are booleans: `n`, `no`, `off` stay strings.
                 let options = serde_saphyr::options! {
+                    strict_booleans: true,
                     budget: serde_saphyr::budget! {
                         max_depth: MAX_DEPTH,
                         max_aliases: 1_000,

@@ -6,8 +6,8 @@ pub mod template;
 use crate::config::Config;
 use crate::facts::{catalog, FactsDocument, Section};
 use crate::finding::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
-use crate::policy::{Catalog, ParamType};
 use crate::policy::load::Control;
+use crate::policy::{Catalog, ParamType};
 use ::cel::Value as CelValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -69,37 +69,55 @@ pub fn effective(catalog: &Catalog, config: &Config, control: &Control) -> Effec
         params.insert(name.clone(), value);
     }
     Effective {
-        severity: o.and_then(|o| o.severity).unwrap_or(control.policy.severity),
+        severity: o
+            .and_then(|o| o.severity)
+            .unwrap_or(control.policy.severity),
         enabled: o.and_then(|o| o.enabled).unwrap_or(true),
         params,
     }
 }
 
 /// Evaluate every control of the catalog over the facts.
-pub fn evaluate(catalog: &Catalog, config: &Config, facts: &FactsDocument, profile: Profile) -> Vec<Finding> {
+pub fn evaluate(
+    catalog: &Catalog,
+    config: &Config,
+    facts: &FactsDocument,
+    profile: Profile,
+) -> Vec<Finding> {
     let mut root = cel::root_context();
-    let mut facts_map = Map::new();
-    for (name, section) in &facts.sections {
-        if let Section::Data(v) = section {
-            facts_map.insert(name.clone(), v.clone());
-        }
-    }
-    root.add_variable_from_value("facts", cel::from_json(&Value::Object(facts_map)));
-    root.add_variable_from_value("now", CelValue::Timestamp(facts.collected_at.fixed_offset()));
+    // Each section converted once; each control then sees only the sections it declares in
+    // `reads`, so no expression can read around the fail-closed check.
+    let sections: HashMap<&str, CelValue> = facts
+        .sections
+        .iter()
+        .filter_map(|(name, section)| match section {
+            Section::Data(v) => Some((name.as_str(), cel::from_json(v))),
+            Section::Error(_) => None,
+        })
+        .collect();
+    root.add_variable_from_value(
+        "now",
+        CelValue::Timestamp(facts.collected_at.fixed_offset()),
+    );
     let target = target_json(facts);
     root.add_variable_from_value("target", cel::from_json(&target));
 
-    let mut results: HashMap<String, (Status, Option<String>)> = HashMap::new();
+    // Control ID → the failed control that blocks its dependants (itself, or its own blocker).
+    let mut blockers: HashMap<String, String> = HashMap::new();
     let mut findings = Vec::with_capacity(catalog.controls.len());
     for control in &catalog.controls {
         let eff = effective(catalog, config, control);
-        let finding = evaluate_one(control, &eff, facts, profile, &root, &target, &results);
-        let blocked_root = match finding.status {
+        let finding = evaluate_one(
+            control, &eff, facts, &sections, profile, &root, &target, &blockers,
+        );
+        let blocker = match finding.status {
             Status::Fail => Some(control.policy.id.clone()),
             Status::Skipped => blocked_root_of(&finding),
             _ => None,
         };
-        results.insert(control.policy.id.clone(), (finding.status, blocked_root));
+        if let Some(b) = blocker {
+            blockers.insert(control.policy.id.clone(), b);
+        }
         findings.push(finding);
     }
     findings
@@ -109,11 +127,14 @@ fn blocked_root_of(f: &Finding) -> Option<String> {
     f.reason
         .as_deref()
         .and_then(|r| r.strip_prefix("blocked by "))
-        .map(|r| r.split([' ', ':', ',']).next().unwrap_or(r).to_string())
+        .and_then(|r| r.split([' ', ':', ',']).next())
+        .map(str::to_string)
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
     let ws = facts.workspace().unwrap_or_default();
+    let operator = facts.data("operator");
+    let op = |k: &str| operator.and_then(|o| o.get(k)).and_then(Value::as_str);
     json!({
         "workspace_id": facts.target.workspace_id,
         "subscription_id": ws.subscription_id,
@@ -121,17 +142,23 @@ fn target_json(facts: &FactsDocument) -> Value {
         "workspace_name": ws.name,
         "tenant_id": facts.target.tenant_id.clone().unwrap_or_default(),
         "cloud": facts.target.cloud.clone().unwrap_or_else(|| "public".into()),
+        "operator_id": op("id").unwrap_or("<operator object id>"),
+        "operator": op("user_principal_name")
+            .or(facts.target.operator.as_deref())
+            .unwrap_or("<operator>"),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn evaluate_one(
     control: &Control,
     eff: &Effective,
     facts: &FactsDocument,
+    sections: &HashMap<&str, CelValue>,
     profile: Profile,
     root: &::cel::Context,
     target: &Value,
-    results: &HashMap<String, (Status, Option<String>)>,
+    blockers: &HashMap<String, String>,
 ) -> Finding {
     let p = &control.policy;
     let mut f = Finding {
@@ -160,15 +187,19 @@ fn evaluate_one(
         return skip(f, "disabled in configuration".into());
     }
     if !profile.includes(p.stage) {
-        return skip(f, format!("outside profile {} (stage {})", profile.as_str(), p.stage));
+        return skip(
+            f,
+            format!("outside profile {} (stage {})", profile.as_str(), p.stage),
+        );
     }
     for dep in &p.depends_on {
-        if let Some((status, root_id)) = results.get(dep) {
-            if let Some(root_id) = root_id {
-                let how = if root_id == dep { format!("{dep} failed") } else { format!("{dep} is blocked by {root_id}") };
-                return skip(f, format!("blocked by {root_id}: {how}"));
-            }
-            let _ = status;
+        if let Some(root_id) = blockers.get(dep) {
+            let reason = if root_id == dep {
+                format!("blocked by {dep} (fail)")
+            } else {
+                format!("blocked by {root_id} (fail, via {dep})")
+            };
+            return skip(f, reason);
         }
     }
     // Fail closed: a section that could not be read makes the control `error`.
@@ -179,21 +210,30 @@ fn evaluate_one(
             Some(Section::Error(e)) => unreadable.push(e.describe(name)),
             None => {
                 let hint = catalog::section(name)
-                    .map(|s| format!(" (collected by {} {}; needs {})", s.api.as_str(), s.call, s.permission))
+                    .map(|s| {
+                        format!(
+                            " (collected by {} {}; needs {})",
+                            s.api.as_str(),
+                            s.call,
+                            s.permission
+                        )
+                    })
                     .unwrap_or_default();
-                unreadable.push(format!("section `{name}` is missing from the facts document{hint}"));
+                unreadable.push(format!(
+                    "section `{name}` is missing from the facts document{hint}"
+                ));
             }
         }
     }
     let mut tctx = json!({
         "target": target,
-        "params": params_for_templates(control, &eff.params),
+        "params": Value::Object(eff.params.clone()),
         "violations": [],
         "count": 0,
         "names": "",
     });
-    f.remediation = render_remediation(control, &tctx);
     if !unreadable.is_empty() {
+        f.remediation = render_remediation(control, &tctx);
         f.status = Status::Error;
         f.message = "facts could not be read; the control cannot be evaluated".into();
         f.reason = Some(unreadable.join("; "));
@@ -201,6 +241,21 @@ fn evaluate_one(
     }
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
+    let readable: HashMap<::cel::objects::Key, CelValue> = p
+        .reads
+        .iter()
+        .filter_map(|r| {
+            sections
+                .get(r.as_str())
+                .map(|v| (::cel::objects::Key::String(Arc::new(r.clone())), v.clone()))
+        })
+        .collect();
+    scope.add_variable_from_value(
+        "facts",
+        CelValue::Map(::cel::objects::Map {
+            map: Arc::new(readable),
+        }),
+    );
     if let Some(prog) = &control.applies_when {
         match cel::run(prog, &scope) {
             Ok(CelValue::Bool(true)) => {}
@@ -209,11 +264,17 @@ fn evaluate_one(
                     .messages
                     .not_applicable
                     .as_deref()
-                    .map(|t| template::render(t, &tctx).unwrap_or_else(|_| t.to_string()))
+                    .map(|t| render_or_flag(t, &tctx))
                     .unwrap_or_else(|| "not applicable with the current params".into());
                 return skip(f, format!("not applicable: {msg}"));
             }
-            Ok(other) => return expression_error(f, "applies_when", &format!("returned {other:?}, not a bool")),
+            Ok(other) => {
+                return expression_error(
+                    f,
+                    "applies_when",
+                    &format!("returned {other:?}, not a bool"),
+                )
+            }
             Err(e) => return expression_error(f, "applies_when", &e),
         }
     }
@@ -224,22 +285,44 @@ fn evaluate_one(
     if let Some(prog) = &control.notes {
         match cel::run(prog, &scope) {
             Ok(CelValue::List(items)) => {
-                f.notes = items.iter().map(|v| match cel::to_json(v) {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }).collect();
+                f.notes = items
+                    .iter()
+                    .map(|v| match cel::to_json(v) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect();
             }
-            Ok(other) => return expression_error(f, "notes", &format!("returned {other:?}, not a list")),
+            Ok(other) => {
+                return expression_error(f, "notes", &format!("returned {other:?}, not a list"))
+            }
             Err(e) => return expression_error(f, "notes", &e),
         }
     }
-    f.status = if evidence.is_empty() { Status::Pass } else { Status::Fail };
-    let names: Vec<&str> = evidence.iter().map(|e| if e.name.is_empty() { e.id.as_str() } else { e.name.as_str() }).collect();
+    f.status = if evidence.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let names: Vec<&str> = evidence
+        .iter()
+        .map(|e| {
+            if e.name.is_empty() {
+                e.id.as_str()
+            } else {
+                e.name.as_str()
+            }
+        })
+        .collect();
     tctx["names"] = Value::String(names.join(", "));
     tctx["count"] = evidence.len().into();
     tctx["violations"] = serde_json::to_value(&evidence).unwrap_or_default();
-    let tmpl = if f.status == Status::Pass { &p.messages.pass } else { &p.messages.fail };
-    f.message = template::render(tmpl, &tctx).unwrap_or_else(|e| format!("{tmpl} (message template failed: {e})"));
+    let tmpl = if f.status == Status::Pass {
+        &p.messages.pass
+    } else {
+        &p.messages.fail
+    };
+    f.message = render_or_flag(tmpl, &tctx);
     f.remediation = render_remediation(control, &tctx);
     f.evidence = evidence;
     f
@@ -255,15 +338,28 @@ fn expression_error(mut f: Finding, which: &str, e: &str) -> Finding {
     f
 }
 
+/// Marker that a template failed to render; `xdrguard test` fails any case whose finding has it.
+pub const TEMPLATE_ERROR: &str = "[template error:";
+
+/// Render, or show the raw text with the error beside it: a policy bug must be visible.
+fn render_or_flag(text: &str, ctx: &Value) -> String {
+    template::render(text, ctx).unwrap_or_else(|e| format!("{text} {TEMPLATE_ERROR} {e}]"))
+}
+
 fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
     let r = &control.policy.remediation;
-    let render = |t: &str| template::render(t, ctx).unwrap_or_else(|_| t.to_string());
+    let render = |t: &str| render_or_flag(t, ctx);
     Remediation {
         summary: render(&r.summary),
         steps: r
             .steps
             .iter()
-            .flat_map(|m| m.iter().map(|(k, v)| RemediationStep { kind: k.clone(), text: render(v) }))
+            .flat_map(|m| {
+                m.iter().map(|(k, v)| RemediationStep {
+                    kind: k.clone(),
+                    text: render(v),
+                })
+            })
             .collect(),
         docs: r.docs.clone(),
     }
@@ -288,10 +384,6 @@ fn params_to_cel(control: &Control, params: &Map<String, Value>) -> CelValue {
     CelValue::Map(::cel::objects::Map { map: Arc::new(map) })
 }
 
-fn params_for_templates(_control: &Control, params: &Map<String, Value>) -> Value {
-    Value::Object(params.clone())
-}
-
 /// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
 fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
     let CelValue::List(items) = v else {
@@ -305,13 +397,24 @@ fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
     items
         .iter()
         .map(|item| match cel::to_json(item) {
-            Value::String(s) => Ok(Evidence { id: s, name: String::new(), detail: String::new() }),
+            Value::String(s) => Ok(Evidence {
+                id: s,
+                name: String::new(),
+                detail: String::new(),
+            }),
             Value::Object(m) => {
                 let id = text(m.get("id"));
                 if id.is_empty() {
-                    return Err(format!("a violation has no `id`: {}", Value::Object(m.clone())));
+                    return Err(format!(
+                        "a violation has no `id`: {}",
+                        Value::Object(m.clone())
+                    ));
                 }
-                Ok(Evidence { id, name: text(m.get("name")), detail: text(m.get("detail")) })
+                Ok(Evidence {
+                    id,
+                    name: text(m.get("name")),
+                    detail: text(m.get("detail")),
+                })
             }
             other => Err(format!("a violation is {other}, not a map with `id`")),
         })
