@@ -157,7 +157,7 @@ fn check_writable_parent(path: &Path) -> Result<(), InputError> {
 /// is judged against its date.
 const NOW_ENV: &str = "XDRGUARD_NOW";
 
-fn now() -> Result<chrono::DateTime<chrono::Utc>, InputError> {
+pub(crate) fn now() -> Result<chrono::DateTime<chrono::Utc>, InputError> {
     match std::env::var(NOW_ENV) {
         Ok(v) if !v.is_empty() => chrono::DateTime::parse_from_rfc3339(&v)
             .map(|t| t.with_timezone(&chrono::Utc))

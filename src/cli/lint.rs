@@ -98,7 +98,7 @@ pub fn run(args: LintArgs) -> Result<u8, InputError> {
             }
         }
     }
-    let today = chrono::Utc::now().date_naive();
+    let today = super::check::now()?.date_naive();
     for (doc, kind) in others {
         if kind == schema::Kind::Exceptions {
             // Schema and meaning (known control IDs, real dates, no duplicates); expiry is
