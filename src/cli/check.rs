@@ -88,8 +88,10 @@ pub struct EvalArgs {
     /// A previous JSON report: only failures absent from it count toward the exit code
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
-    /// Print nothing on stdout (--output and --report files are still written)
-    #[arg(long)]
+    /// Print nothing on stdout (--output and --report files are still written). Not a flag
+    /// of its own here: `check` sets it from its `--quiet`, and `audit` from the `--quiet` it
+    /// already has for progress, since two flattened `--quiet` flags would clash.
+    #[arg(skip)]
     pub quiet: bool,
 }
 
@@ -104,9 +106,13 @@ pub struct CheckArgs {
     pub facts: PathBuf,
     #[command(flatten)]
     pub eval: EvalArgs,
+    /// Print nothing on stdout (--output and --report files are still written)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
-pub fn run(args: CheckArgs) -> Result<u8, InputError> {
+pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
+    args.eval.quiet = args.quiet;
     // Read every input before doing any work, so bad input fails fast with exit 3.
     let (catalog, config) = load_policies_and_config(&args.eval)?;
     let facts = FactsDocument::load(&args.facts)?;
