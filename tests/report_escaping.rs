@@ -28,7 +28,12 @@ fn render(facts: &str, format: &str) -> String {
         .args(["check", "--facts", facts, "--format", format])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -50,7 +55,10 @@ fn markdown_shows_hostile_names_as_text() {
     assert!(md.contains("HYPERLINK"), "payload reached the report");
     assert!(!md.contains("<script"));
     assert!(!md.contains("<img"));
-    assert_eq!(md.matches("<details>").count(), md.matches("</details>").count());
+    assert_eq!(
+        md.matches("<details>").count(),
+        md.matches("</details>").count()
+    );
     for line in md.lines().filter(|l| !l.starts_with("<details>")) {
         assert!(!line.contains("](javascript"), "{line}");
     }
@@ -62,7 +70,11 @@ fn csv_neutralises_hostile_names() {
     let text = render(&hostile_facts(d.path()), "csv");
     let mut rd = csv::Reader::from_reader(text.as_bytes());
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 22, "one row per control, despite quotes and newlines");
+    assert_eq!(
+        rows.len(),
+        22,
+        "one row per control, despite quotes and newlines"
+    );
     let mut seen = 0;
     for row in &rows {
         for cell in row.iter() {
