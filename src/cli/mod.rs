@@ -54,6 +54,9 @@ pub enum Command {
     /// Evaluate the controls over a facts document and report
     #[command(after_help = EXIT_CODES)]
     Check(check::CheckArgs),
+    /// Compare two JSON reports: newly failing, resolved, status and evidence changes
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(diff::DiffArgs),
     /// Validate policy and config files (schema and meaning), with diagnostics
     Lint(lint::LintArgs),
     /// List the controls
@@ -62,9 +65,6 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run policy test cases (base facts + patch + expected status)
     Test(test::TestArgs),
-    /// Compare two JSON reports: newly failing, resolved, status and evidence changes
-    #[command(after_help = DIFF_EXIT_CODES)]
-    Diff(diff::DiffArgs),
 }
 
 /// Parse arguments, run, and map every outcome to an exit code.
@@ -114,10 +114,10 @@ pub fn print_error(e: InputError) {
 fn run(cli: Cli) -> Result<u8, InputError> {
     match cli.command {
         Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Controls(a) => controls::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
-        Command::Diff(a) => diff::run(a),
     }
 }
