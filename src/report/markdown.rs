@@ -9,6 +9,9 @@ use super::Report;
 use crate::finding::{BaselineState, Finding, Status};
 use std::fmt::Write;
 
+/// Evidence items listed per control: a PR comment is capped at 65,536 characters.
+pub const MAX_EVIDENCE: usize = 20;
+
 /// Escape text for an HTML block (our `<summary>` lines), where Markdown is not parsed.
 pub fn html(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -108,7 +111,7 @@ fn evidence(out: &mut String, f: &Finding) {
         return;
     }
     out.push_str("Evidence:\n\n");
-    for e in &f.evidence {
+    for e in f.evidence.iter().take(MAX_EVIDENCE) {
         let name = if e.name.is_empty() {
             String::new()
         } else {
@@ -120,6 +123,13 @@ fn evidence(out: &mut String, f: &Finding) {
             format!(": {}", inline(&e.detail))
         };
         let _ = writeln!(out, "- {name}(<code>{}</code>){detail}", inline(&e.id));
+    }
+    if f.evidence.len() > MAX_EVIDENCE {
+        let _ = writeln!(
+            out,
+            "- … and {} more (all of them are in the JSON, HTML and CSV reports)",
+            f.evidence.len() - MAX_EVIDENCE
+        );
     }
     out.push('\n');
 }
@@ -292,6 +302,16 @@ mod tests {
         assert!(md.contains("### Could not evaluate (error)"));
         assert!(md.contains("| **XDR-CON-05** Title of XDR-CON-05 | fail | secops@contoso.com | 2026-06-30 | SEC-1234 |"));
         assert!(md.contains("### Warnings"));
+    }
+
+    #[test]
+    fn long_evidence_lists_are_capped() {
+        let mut r = sample::mixed();
+        let e = r.results[1].evidence[0].clone();
+        r.results[1].evidence = vec![e; MAX_EVIDENCE + 5];
+        let md = render(&r);
+        assert_eq!(md.matches("): not connected").count(), MAX_EVIDENCE);
+        assert!(md.contains("- … and 5 more"));
     }
 
     #[test]
