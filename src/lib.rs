@@ -5,6 +5,7 @@
 //! Collection produces facts and knows nothing of policies.
 
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod diagnostic;
 pub mod eval;
