@@ -47,7 +47,13 @@ impl Config {
             return Err(InputError::many(errors).expect("non-empty"));
         }
         let config: Config = serde_json::from_value(doc.value.clone()).map_err(|e| {
-            doc.error_at("xdrguard::config::shape", "", format!("invalid config: {e}"), "", "")
+            doc.error_at(
+                "xdrguard::config::shape",
+                "",
+                format!("invalid config: {e}"),
+                "",
+                "",
+            )
         })?;
         for (id, o) in &config.controls {
             let base = format!("/controls/{}", pointer_segment(id));

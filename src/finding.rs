@@ -102,7 +102,9 @@ impl std::str::FromStr for Status {
         Status::ALL
             .into_iter()
             .find(|st| st.as_str() == s)
-            .ok_or_else(|| format!("unknown status `{s}` (expected pass, fail, error, skipped or waived)"))
+            .ok_or_else(|| {
+                format!("unknown status `{s}` (expected pass, fail, error, skipped or waived)")
+            })
     }
 }
 

@@ -33,7 +33,10 @@ impl SpanIndex {
     }
     /// Span of the key of the mapping entry at `pointer` (falls back to the value).
     pub fn key(&self, pointer: &str) -> Option<Span> {
-        self.keys.get(pointer).copied().or_else(|| self.value(pointer))
+        self.keys
+            .get(pointer)
+            .copied()
+            .or_else(|| self.value(pointer))
     }
 }
 
@@ -268,8 +271,8 @@ pub fn parse(file: SourceFile) -> Result<Document, InputError> {
             max_anchors: 1_000,
         },
     };
-    let root: Spanned<Node> =
-        serde_saphyr::from_str_with_options(&file.text, options).map_err(|e| yaml_error(&file, &e))?;
+    let root: Spanned<Node> = serde_saphyr::from_str_with_options(&file.text, options)
+        .map_err(|e| yaml_error(&file, &e))?;
     let mut spans = SpanIndex::default();
     let value = convert(root, &mut String::new(), &mut spans);
     Ok(Document { file, value, spans })

@@ -104,13 +104,25 @@ pub fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
     let control = catalog
         .get("XDR-EVT-01")
         .filter(|c| c.policy.params.contains_key("required_tables"))
-        .or_else(|| catalog.controls.iter().find(|c| c.policy.params.contains_key("required_tables")));
-    let Some(control) = control else { return Vec::new() };
+        .or_else(|| {
+            catalog
+                .controls
+                .iter()
+                .find(|c| c.policy.params.contains_key("required_tables"))
+        });
+    let Some(control) = control else {
+        return Vec::new();
+    };
     let eff = crate::eval::effective(catalog, config, control);
     eff.params
         .get("required_tables")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -152,10 +164,24 @@ impl Stats {
 }
 
 /// Sign in, collect, check the result against the facts schema.
-pub fn collect_facts(src: &SourceArgs, required_tables: Vec<String>) -> Result<(FactsDocument, Stats), InputError> {
+pub fn collect_facts(
+    src: &SourceArgs,
+    required_tables: Vec<String>,
+) -> Result<(FactsDocument, Stats), InputError> {
     init_logging(src.verbose);
-    let endpoints = Endpoints::new(src.cloud, src.graph_url.as_deref(), src.arm_url.as_deref(), src.log_analytics_url.as_deref())
-        .map_err(|e| InputError::plain("xdrguard::collect::url", e, "use https://, or http:// only to 127.0.0.1/localhost (tests)"))?;
+    let endpoints = Endpoints::new(
+        src.cloud,
+        src.graph_url.as_deref(),
+        src.arm_url.as_deref(),
+        src.log_analytics_url.as_deref(),
+    )
+    .map_err(|e| {
+        InputError::plain(
+            "xdrguard::collect::url",
+            e,
+            "use https://, or http:// only to 127.0.0.1/localhost (tests)",
+        )
+    })?;
     let policy = RetryPolicy {
         max_wait: Duration::from_secs(src.max_retry_wait),
         timeout: Duration::from_secs(src.timeout.max(1)),
@@ -170,19 +196,32 @@ pub fn collect_facts(src: &SourceArgs, required_tables: Vec<String>) -> Result<(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| InputError::plain("xdrguard::collect::runtime", format!("cannot start the async runtime: {e}"), ""))?;
+        .map_err(|e| {
+            InputError::plain(
+                "xdrguard::collect::runtime",
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })?;
     let started = Instant::now();
     let (facts, http) = runtime.block_on(async {
         let tokens = Tokens::from_env(src.auth, endpoints.clone());
-        let http = Http::new(endpoints, tokens, src.concurrency as usize, policy, Progress::stderr(src.quiet))
-            .map_err(|e| InputError::plain("xdrguard::collect::http", e, ""))?;
+        let http = Http::new(
+            endpoints,
+            tokens,
+            src.concurrency as usize,
+            policy,
+            Progress::stderr(src.quiet),
+        )
+        .map_err(|e| InputError::plain("xdrguard::collect::http", e, ""))?;
         let facts = collect::collect(&http, &opts).await;
         http.progress().finish();
         Ok::<_, InputError>((facts, http))
     })?;
     let stats = Stats {
         elapsed: started.elapsed(),
-        requests: [Api::Graph, Api::Arm, Api::LogAnalytics].map(|a| (a, http.counters.requests(a), http.counters.retries(a))),
+        requests: [Api::Graph, Api::Arm, Api::LogAnalytics]
+            .map(|a| (a, http.counters.requests(a), http.counters.retries(a))),
     };
     // Never hand on a document `check` would refuse: that would be our bug, say so loudly.
     let value = serde_json::to_value(&facts).expect("facts serialise");
@@ -190,7 +229,10 @@ pub fn collect_facts(src: &SourceArgs, required_tables: Vec<String>) -> Result<(
     if let Some(v) = violations.first() {
         return Err(InputError::plain(
             "xdrguard::collect::internal",
-            format!("internal error: the collected facts do not match the schema at `{}`: {}", v.pointer, v.message),
+            format!(
+                "internal error: the collected facts do not match the schema at `{}`: {}",
+                v.pointer, v.message
+            ),
             "please report this bug with the -vv log (it contains no token)",
         ));
     }

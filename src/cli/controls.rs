@@ -61,7 +61,9 @@ pub fn run(args: ControlsArgs) -> Result<u8, InputError> {
         .filter(|c| stage.is_none_or(|s| c.policy.stage == s))
         .map(|c| (c, effective(&catalog, &config, c)))
         .collect();
-    rows.sort_by(|a, b| (a.0.policy.stage, &a.0.policy.id).cmp(&(b.0.policy.stage, &b.0.policy.id)));
+    rows.sort_by(|a, b| {
+        (a.0.policy.stage, &a.0.policy.id).cmp(&(b.0.policy.stage, &b.0.policy.id))
+    });
     let text = match args.format {
         ListFormat::Json => {
             let items: Vec<_> = rows

@@ -30,7 +30,11 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     };
     let wanted = args.id.to_ascii_uppercase();
     let Some(c) = catalog.get(&wanted) else {
-        let mut ids: Vec<&str> = catalog.controls.iter().map(|c| c.policy.id.as_str()).collect();
+        let mut ids: Vec<&str> = catalog
+            .controls
+            .iter()
+            .map(|c| c.policy.id.as_str())
+            .collect();
         ids.sort();
         return Err(InputError::plain(
             "xdrguard::usage::unknown_control",
@@ -47,17 +51,35 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     } else {
         eff.severity.to_string()
     };
-    let _ = writeln!(o, "Stage: {}   Severity: {}   Policy: {}", p.stage, sev, c.file);
+    let _ = writeln!(
+        o,
+        "Stage: {}   Severity: {}   Policy: {}",
+        p.stage, sev, c.file
+    );
     if !p.depends_on.is_empty() {
-        let _ = writeln!(o, "Depends on: {} (skipped as blocked when one fails)", p.depends_on.join(", "));
+        let _ = writeln!(
+            o,
+            "Depends on: {} (skipped as blocked when one fails)",
+            p.depends_on.join(", ")
+        );
     }
     let _ = writeln!(o, "\nWhat is checked\n  {}", p.description.trim());
     let _ = writeln!(o, "\nWhy\n  {}", p.rationale.trim());
-    let _ = writeln!(o, "\nFacts read (the control is `error` if one cannot be read)");
+    let _ = writeln!(
+        o,
+        "\nFacts read (the control is `error` if one cannot be read)"
+    );
     for r in &p.reads {
         match catalog::section(r) {
             Some(s) => {
-                let _ = writeln!(o, "  {r}: {} {} (api-version {}); needs {}", s.api.as_str(), s.call, s.api_version, s.permission);
+                let _ = writeln!(
+                    o,
+                    "  {r}: {} {} (api-version {}); needs {}",
+                    s.api.as_str(),
+                    s.call,
+                    s.api_version,
+                    s.permission
+                );
             }
             None => {
                 let _ = writeln!(o, "  {r}");
@@ -65,7 +87,10 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
         }
     }
     if !p.params.is_empty() {
-        let _ = writeln!(o, "\nParams (current value; override per control ID with --config)");
+        let _ = writeln!(
+            o,
+            "\nParams (current value; override per control ID with --config)"
+        );
         for (name, spec) in &p.params {
             let value = eff.params.get(name).cloned().unwrap_or_default();
             let shared = spec
@@ -73,14 +98,26 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
                 .as_deref()
                 .map(|s| format!(" [shared with {s}: set it there]"))
                 .unwrap_or_default();
-            let _ = writeln!(o, "  {name} ({}){shared}: {}\n    = {}", spec.kind.as_str(), spec.description.trim(), value);
+            let _ = writeln!(
+                o,
+                "  {name} ({}){shared}: {}\n    = {}",
+                spec.kind.as_str(),
+                spec.description.trim(),
+                value
+            );
         }
     }
     let r = p.remediation.raw();
     let _ = writeln!(o, "\nRemediation\n  {}", r.summary.trim());
     for (i, s) in r.steps.iter().enumerate() {
         let mut lines = s.text.trim_end().lines();
-        let _ = writeln!(o, "  {}. {}: {}", i + 1, s.kind, lines.next().unwrap_or_default());
+        let _ = writeln!(
+            o,
+            "  {}. {}: {}",
+            i + 1,
+            s.kind,
+            lines.next().unwrap_or_default()
+        );
         for l in lines {
             let _ = writeln!(o, "       {l}");
         }

@@ -21,7 +21,10 @@ pub struct PermissionsArgs {
 }
 
 const APIS: [(Api, &str); 3] = [
-    (Api::Graph, "application permissions (or delegated, for a signed-in user); admin consent required"),
+    (
+        Api::Graph,
+        "application permissions (or delegated, for a signed-in user); admin consent required",
+    ),
     (Api::Arm, "Azure roles"),
     (Api::LogAnalytics, "Azure roles"),
 ];
@@ -61,7 +64,9 @@ pub fn render(format: PermFormat) -> String {
             serde_json::to_string_pretty(&v).expect("json") + "\n"
         }
         PermFormat::Text => {
-            let mut out = String::from("A read-only audit identity needs exactly these (nothing that can write):\n");
+            let mut out = String::from(
+                "A read-only audit identity needs exactly these (nothing that can write):\n",
+            );
             for (api, kind) in APIS {
                 out.push_str(&format!("\n{} — {kind}:\n", api.as_str()));
                 for (perm, sections) in grouped(api) {
@@ -78,14 +83,21 @@ pub fn render(format: PermFormat) -> String {
         PermFormat::Markdown => {
             let mut out = String::new();
             for (api, kind) in APIS {
-                out.push_str(&format!("### {} — {kind}\n\n| Permission | Facts sections | Calls |\n|---|---|---|\n", api.as_str()));
+                out.push_str(&format!(
+                    "### {} — {kind}\n\n| Permission | Facts sections | Calls |\n|---|---|---|\n",
+                    api.as_str()
+                ));
                 for (perm, sections) in grouped(api) {
                     let names: Vec<_> = sections.iter().map(|s| format!("`{}`", s.name)).collect();
                     let calls: Vec<_> = sections
                         .iter()
                         .map(|s| format!("`{}` ({})", s.call.replace('|', "\\|"), s.api_version))
                         .collect();
-                    out.push_str(&format!("| {perm} | {} | {} |\n", names.join(", "), calls.join("<br>")));
+                    out.push_str(&format!(
+                        "| {perm} | {} | {} |\n",
+                        names.join(", "),
+                        calls.join("<br>")
+                    ));
                 }
                 out.push_str("\nGrant: ");
                 out.push_str(&grants(api).join("; or "));

@@ -73,11 +73,20 @@ pub fn run(args: TestArgs) -> Result<u8, InputError> {
         println!("FAILED {f}");
     }
     println!("{} passed, {} failed", outcome.passed, outcome.failed.len());
-    Ok(if outcome.failed.is_empty() { 0 } else { super::exit::VIOLATIONS })
+    Ok(if outcome.failed.is_empty() {
+        0
+    } else {
+        super::exit::VIOLATIONS
+    })
 }
 
 /// Run every case file in `dir` against `catalog`.
-pub fn run_dir(catalog: &Catalog, dir: &Path, only: Option<&str>, verbose: bool) -> Result<Outcome, InputError> {
+pub fn run_dir(
+    catalog: &Catalog,
+    dir: &Path,
+    only: Option<&str>,
+    verbose: bool,
+) -> Result<Outcome, InputError> {
     let mut outcome = Outcome::default();
     let files = policy_files(dir)?;
     if files.is_empty() {
@@ -104,13 +113,31 @@ fn run_file(
 ) -> Result<(), InputError> {
     let errs: Vec<InputError> = schema::validate(schema::Kind::PolicyTest, &doc.value)
         .into_iter()
-        .map(|v| doc.error_at_key("xdrguard::test::schema", &v.pointer, format!("test file does not match schemas/policy-test.schema.json: {}", v.message), "here", ""))
+        .map(|v| {
+            doc.error_at_key(
+                "xdrguard::test::schema",
+                &v.pointer,
+                format!(
+                    "test file does not match schemas/policy-test.schema.json: {}",
+                    v.message
+                ),
+                "here",
+                "",
+            )
+        })
         .collect();
     if let Some(e) = InputError::many(errs) {
         return Err(e);
     }
-    let file: TestFile = serde_json::from_value(doc.value.clone())
-        .map_err(|e| doc.error_at("xdrguard::test::shape", "", format!("invalid test file: {e}"), "", ""))?;
+    let file: TestFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
+        doc.error_at(
+            "xdrguard::test::shape",
+            "",
+            format!("invalid test file: {e}"),
+            "",
+            "",
+        )
+    })?;
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
     let base = FactsDocument::load(&base_path)?;
     let base_json = serde_json::to_value(&base).expect("facts serialise");
@@ -120,7 +147,13 @@ fn run_file(
         }
         let at = format!("/cases/{i}");
         let Some(control) = catalog.get(&case.control) else {
-            return Err(doc.error_at("xdrguard::test::unknown_control", &format!("{at}/control"), format!("unknown control `{}`", case.control), "not a control", "run `xdrguard controls`"));
+            return Err(doc.error_at(
+                "xdrguard::test::unknown_control",
+                &format!("{at}/control"),
+                format!("unknown control `{}`", case.control),
+                "not a control",
+                "run `xdrguard controls`",
+            ));
         };
         let mut facts_json = base_json.clone();
         if let Some(p) = &case.patch {
@@ -134,10 +167,24 @@ fn run_file(
         if !case.params.is_empty() {
             for (name, v) in &case.params {
                 let Some(spec) = control.policy.params.get(name) else {
-                    return Err(doc.error_at_key("xdrguard::test::unknown_param", &format!("{at}/params/{name}"), format!("`{}` has no param `{name}`", case.control), "unknown param", ""));
+                    return Err(doc.error_at_key(
+                        "xdrguard::test::unknown_param",
+                        &format!("{at}/params/{name}"),
+                        format!("`{}` has no param `{name}`", case.control),
+                        "unknown param",
+                        "",
+                    ));
                 };
-                let owner = spec.shared_with.clone().unwrap_or_else(|| case.control.clone());
-                config.controls.entry(owner).or_insert_with(ControlOverride::default).params.insert(name.clone(), v.clone());
+                let owner = spec
+                    .shared_with
+                    .clone()
+                    .unwrap_or_else(|| case.control.clone());
+                config
+                    .controls
+                    .entry(owner)
+                    .or_insert_with(ControlOverride::default)
+                    .params
+                    .insert(name.clone(), v.clone());
             }
         }
         let profile = match case.profile.as_deref() {
@@ -145,10 +192,22 @@ fn run_file(
             _ => Profile::Full,
         };
         let findings = eval::evaluate(catalog, &config, &facts, profile);
-        let f = findings.iter().find(|f| f.control == case.control).expect("control evaluated");
+        let f = findings
+            .iter()
+            .find(|f| f.control == case.control)
+            .expect("control evaluated");
         let mut problems = Vec::new();
         if f.status != case.expect {
-            problems.push(format!("expected {}, got {} ({}{})", case.expect, f.status, f.message, f.reason.as_deref().map(|r| format!("; {r}")).unwrap_or_default()));
+            problems.push(format!(
+                "expected {}, got {} ({}{})",
+                case.expect,
+                f.status,
+                f.message,
+                f.reason
+                    .as_deref()
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
+            ));
         }
         if let Some(want) = &case.evidence {
             let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
@@ -170,12 +229,16 @@ fn run_file(
         let label = format!("{} {}: {}", path.display(), case.control, case.name);
         if problems.is_empty() {
             outcome.passed += 1;
-            outcome.covered.insert(format!("{}:{}", case.control, case.expect));
+            outcome
+                .covered
+                .insert(format!("{}:{}", case.control, case.expect));
             if verbose {
                 println!("ok     {label}");
             }
         } else {
-            outcome.failed.push(format!("{label}\n       {}", problems.join("\n       ")));
+            outcome
+                .failed
+                .push(format!("{label}\n       {}", problems.join("\n       ")));
         }
     }
     Ok(())

@@ -13,7 +13,9 @@ pub const XDR_CONTENT_ID: &str = "azuresentinel.azure-sentinel-solution-microsof
 pub const XDR_CONNECTOR_KIND: &str = "MicrosoftThreatProtection";
 
 fn version(section: &str) -> &'static str {
-    catalog::section(section).map(|s| s.api_version).unwrap_or_else(|| panic!("catalog lacks section {section}"))
+    catalog::section(section)
+        .map(|s| s.api_version)
+        .unwrap_or_else(|| panic!("catalog lacks section {section}"))
 }
 
 /// Path + query (relative to the ARM base URL) of every ARM call.
@@ -45,16 +47,32 @@ impl Paths {
         format!("{}/tables?api-version={}", self.ws, version("tables"))
     }
     pub fn onboarding_states(&self) -> String {
-        format!("{}/onboardingStates?api-version={}", self.si, version("sentinel_onboarding"))
+        format!(
+            "{}/onboardingStates?api-version={}",
+            self.si,
+            version("sentinel_onboarding")
+        )
     }
     pub fn data_connectors(&self) -> String {
-        format!("{}/dataConnectors?api-version={}", self.si, version("data_connectors"))
+        format!(
+            "{}/dataConnectors?api-version={}",
+            self.si,
+            version("data_connectors")
+        )
     }
     pub fn alert_rules(&self) -> String {
-        format!("{}/alertRules?api-version={}", self.si, version("alert_rules"))
+        format!(
+            "{}/alertRules?api-version={}",
+            self.si,
+            version("alert_rules")
+        )
     }
     pub fn content_packages(&self) -> String {
-        format!("{}/contentPackages?api-version={}", self.si, version("content_packages"))
+        format!(
+            "{}/contentPackages?api-version={}",
+            self.si,
+            version("content_packages")
+        )
     }
     pub fn content_catalog(&self) -> String {
         format!(
@@ -68,10 +86,18 @@ impl Paths {
         format!("{}/settings?api-version={}", self.si, version("settings"))
     }
     pub fn check_requirements(&self) -> String {
-        format!("{}/dataConnectorsCheckRequirements?api-version={}", self.si, version("connector_requirements"))
+        format!(
+            "{}/dataConnectorsCheckRequirements?api-version={}",
+            self.si,
+            version("connector_requirements")
+        )
     }
     pub fn permissions(&self) -> String {
-        format!("{}/providers/Microsoft.Authorization/permissions?api-version={}", self.ws, version("workspace_permissions"))
+        format!(
+            "{}/providers/Microsoft.Authorization/permissions?api-version={}",
+            self.ws,
+            version("workspace_permissions")
+        )
     }
     pub fn role_assignments_of(&self, object_id: &str) -> String {
         format!(
@@ -145,7 +171,10 @@ pub fn tables(items: &Value) -> Result<Value, CallError> {
 }
 
 pub fn onboarding(items: &Value) -> Result<Value, CallError> {
-    let states: Vec<String> = arr(items)?.iter().map(|s| req_str(s, "name")).collect::<Result<_, _>>()?;
+    let states: Vec<String> = arr(items)?
+        .iter()
+        .map(|s| req_str(s, "name"))
+        .collect::<Result<_, _>>()?;
     let enabled = states.iter().any(|s| s.eq_ignore_ascii_case("default"));
     Ok(json!({"enabled": enabled, "states": states}))
 }
@@ -271,7 +300,11 @@ pub fn role_assignment(a: &Value) -> Result<Value, CallError> {
 }
 
 pub fn role_assignments(items: &Value) -> Result<Value, CallError> {
-    arr(items)?.iter().map(role_assignment).collect::<Result<Vec<_>, _>>().map(Value::Array)
+    arr(items)?
+        .iter()
+        .map(role_assignment)
+        .collect::<Result<Vec<_>, _>>()
+        .map(Value::Array)
 }
 
 /// The role definition GUIDs of assignments, each once, in first-seen order.
@@ -288,10 +321,16 @@ pub fn distinct_definitions(assignments: &[Value]) -> Vec<String> {
 }
 
 /// The operator's permissions: each assignment's role definition permission blocks.
-pub fn assigned_permissions(assignments: &[Value], definitions: &[(String, Value)]) -> Result<Value, CallError> {
+pub fn assigned_permissions(
+    assignments: &[Value],
+    definitions: &[(String, Value)],
+) -> Result<Value, CallError> {
     let mut perms = Vec::new();
     for a in assignments {
-        let rid = a.get("role_definition_id").and_then(Value::as_str).unwrap_or_default();
+        let rid = a
+            .get("role_definition_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let def = definitions
             .iter()
             .find(|(g, _)| g == rid)
@@ -300,7 +339,9 @@ pub fn assigned_permissions(assignments: &[Value], definitions: &[(String, Value
         let blocks = def
             .pointer("/properties/permissions")
             .and_then(Value::as_array)
-            .ok_or_else(|| CallError::malformed("role definition without `properties.permissions`"))?;
+            .ok_or_else(|| {
+                CallError::malformed("role definition without `properties.permissions`")
+            })?;
         for b in blocks {
             perms.push(json!({
                 "actions": strings(b.get("actions")),

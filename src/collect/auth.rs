@@ -77,7 +77,11 @@ impl Tokens {
     }
 
     /// Any azure_core credential (tests use a stand-in that counts its calls).
-    pub fn credential(name: &'static str, cred: Arc<dyn TokenCredential>, endpoints: Endpoints) -> Self {
+    pub fn credential(
+        name: &'static str,
+        cred: Arc<dyn TokenCredential>,
+        endpoints: Endpoints,
+    ) -> Self {
         Self::with_source(Source::Chain(vec![(name, cred)]), endpoints)
     }
 
@@ -142,9 +146,14 @@ async fn fetch_from_chain(
     for (name, cred) in chain {
         // Managed identity probes IMDS, which hangs off Azure: bound every attempt, and the
         // probe tightly when another credential (Azure CLI) still follows it in the chain.
-        let limit = if *name == "managed-identity" && chain.len() > 1 { 5 } else { 30 };
+        let limit = if *name == "managed-identity" && chain.len() > 1 {
+            5
+        } else {
+            30
+        };
         let scopes = [scope];
-        let attempt = tokio::time::timeout(Duration::from_secs(limit), cred.get_token(&scopes, None));
+        let attempt =
+            tokio::time::timeout(Duration::from_secs(limit), cred.get_token(&scopes, None));
         match attempt.await {
             Ok(Ok(tok)) => {
                 tracing::debug!(credential = name, scope, "signed in");
@@ -154,7 +163,10 @@ async fn fetch_from_chain(
             Err(_) => reasons.push(format!("{name}: timed out")),
         }
     }
-    Err(format!("could not get a token for {scope} ({})", reasons.join("; ")))
+    Err(format!(
+        "could not get a token for {scope} ({})",
+        reasons.join("; ")
+    ))
 }
 
 fn first_line(s: &str) -> &str {

@@ -144,9 +144,14 @@ mod tests {
         let e = Endpoints::new(Cloud::Usgov, None, Some("http://127.0.0.1:9"), None).unwrap();
         assert_eq!(e.graph.as_str(), "https://graph.microsoft.us/");
         assert_eq!(e.arm.as_str(), "http://127.0.0.1:9/");
-        assert_eq!(e.scope(Api::Arm), "https://management.usgovcloudapi.net/.default");
         assert_eq!(
-            e.url(Api::Arm, "/subscriptions/x?api-version=1").unwrap().as_str(),
+            e.scope(Api::Arm),
+            "https://management.usgovcloudapi.net/.default"
+        );
+        assert_eq!(
+            e.url(Api::Arm, "/subscriptions/x?api-version=1")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:9/subscriptions/x?api-version=1"
         );
         let next = Url::parse("http://127.0.0.1:9/next").unwrap();

@@ -23,10 +23,16 @@ pub struct GraphGet {
 
 impl GraphGet {
     pub fn one(path: impl Into<String>) -> Self {
-        GraphGet { path: path.into(), list: false }
+        GraphGet {
+            path: path.into(),
+            list: false,
+        }
     }
     pub fn list(path: impl Into<String>) -> Self {
-        GraphGet { path: path.into(), list: true }
+        GraphGet {
+            path: path.into(),
+            list: true,
+        }
     }
 }
 
@@ -38,7 +44,12 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
     let mut waited = Duration::ZERO;
     let batch_url = match http.endpoints.url(Api::Graph, "/v1.0/$batch") {
         Ok(u) => u,
-        Err(e) => return gets.iter().map(|_| Err(CallError::new("BadUrl", e.clone(), None))).collect(),
+        Err(e) => {
+            return gets
+                .iter()
+                .map(|_| Err(CallError::new("BadUrl", e.clone(), None)))
+                .collect()
+        }
     };
     while !pending.is_empty() {
         round += 1;
@@ -52,13 +63,20 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
                 })).collect::<Vec<_>>()
             });
             let url = batch_url.clone();
-            async move { (chunk, http.json(Api::Graph, Method::POST, &url, Some(&body)).await) }
+            async move {
+                (
+                    chunk,
+                    http.json(Api::Graph, Method::POST, &url, Some(&body)).await,
+                )
+            }
         }))
         .await;
 
         let mut retry: Vec<(usize, Duration, CallError)> = Vec::new();
         for (chunk, answer) in answers {
-            let inner = match answer.and_then(|b| b.ok_or_else(|| CallError::malformed("empty $batch response"))) {
+            let inner = match answer
+                .and_then(|b| b.ok_or_else(|| CallError::malformed("empty $batch response")))
+            {
                 Ok(b) => b,
                 Err(e) => {
                     for &i in chunk {
@@ -69,14 +87,20 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
             };
             let Some(responses) = inner.get("responses").and_then(Value::as_array) else {
                 for &i in chunk {
-                    results[i] = Some(Err(CallError::malformed("$batch response has no `responses` array")));
+                    results[i] = Some(Err(CallError::malformed(
+                        "$batch response has no `responses` array",
+                    )));
                 }
                 continue;
             };
             for &i in chunk {
-                let r = responses.iter().find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
+                let r = responses
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
                 let Some(r) = r else {
-                    results[i] = Some(Err(CallError::malformed(format!("$batch response lacks the answer to request {i}"))));
+                    results[i] = Some(Err(CallError::malformed(format!(
+                        "$batch response lacks the answer to request {i}"
+                    ))));
                     continue;
                 };
                 let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
@@ -85,10 +109,16 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
                     200..=299 => results[i] = Some(Ok(body.cloned().unwrap_or(Value::Null))),
                     429 | 503 | 500..=599 => {
                         let after = inner_retry_after(r).unwrap_or_else(|| {
-                            http.policy().base_backoff.saturating_mul(1 << (round - 1).min(10))
+                            http.policy()
+                                .base_backoff
+                                .saturating_mul(1 << (round - 1).min(10))
                         });
                         let raw = body.map(|b| b.to_string()).unwrap_or_default();
-                        retry.push((i, after, http.error_from_parts(status, body, raw.as_bytes())));
+                        retry.push((
+                            i,
+                            after,
+                            http.error_from_parts(status, body, raw.as_bytes()),
+                        ));
                     }
                     _ => {
                         let raw = body.map(|b| b.to_string()).unwrap_or_default();
@@ -120,9 +150,13 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
             }
             break;
         }
-        tracing::info!(requests = retry.len(), delay_ms = delay.as_millis() as u64, "retrying throttled $batch requests");
+        tracing::info!(
+            requests = retry.len(),
+            delay_ms = delay.as_millis() as u64,
+            "retrying throttled $batch requests"
+        );
         for _ in &retry {
-            http.progress().retry(Api::Graph);
+            http.count_retry(Api::Graph);
         }
         tokio::time::sleep(delay).await;
         waited += delay;
@@ -141,7 +175,9 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
                 if !body.is_object() {
                     return Err(CallError::malformed("expected a JSON object"));
                 }
-                http.rest_of_pages(Api::Graph, body, &first_url).await.map(Value::Array)
+                http.rest_of_pages(Api::Graph, body, &first_url)
+                    .await
+                    .map(Value::Array)
             }
             Ok(body) if !body.is_object() => Err(CallError::malformed("expected a JSON object")),
             other => other,
@@ -153,10 +189,16 @@ pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallErro
 
 fn inner_retry_after(r: &Value) -> Option<Duration> {
     let headers = r.get("headers")?.as_object()?;
-    let v = headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?.1;
+    let v = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))?
+        .1;
     match v {
         Value::String(s) => super::http::parse_retry_after(s),
-        Value::Number(n) => n.as_f64().filter(|s| *s >= 0.0).map(Duration::from_secs_f64),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|s| *s >= 0.0)
+            .map(Duration::from_secs_f64),
         _ => None,
     }
 }
@@ -166,9 +208,19 @@ pub fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'\'' | b'(' | b')' | b'@' | b'/' | b':' => {
-                out.push(b as char)
-            }
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b'\''
+            | b'('
+            | b')'
+            | b'@'
+            | b'/'
+            | b':' => out.push(b as char),
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -180,7 +232,9 @@ pub const OPERATOR_SELECT: &str = "$select=id,userPrincipalName,userType,display
 // ---- normalisers -------------------------------------------------------------------------
 
 pub fn tenant(items: &Value) -> Result<Value, CallError> {
-    let first = arr(items)?.first().ok_or_else(|| CallError::malformed("/organization returned no organization"))?;
+    let first = arr(items)?
+        .first()
+        .ok_or_else(|| CallError::malformed("/organization returned no organization"))?;
     Ok(json!({"id": req_str(first, "id")?, "display_name": opt_str(first, "displayName")}))
 }
 
@@ -277,7 +331,9 @@ pub fn mdi_health_issues(items: &Value) -> Result<Value, CallError> {
         .iter()
         .map(|h| {
             // The published beta example spells the key `ID`.
-            let id = opt_str(h, "id").or_else(|| opt_str(h, "ID")).ok_or_else(|| CallError::malformed("health issue without `id`"))?;
+            let id = opt_str(h, "id")
+                .or_else(|| opt_str(h, "ID"))
+                .ok_or_else(|| CallError::malformed("health issue without `id`"))?;
             Ok(json!({
                 "id": id,
                 "display_name": opt_str(h, "displayName"),
@@ -297,7 +353,9 @@ pub fn mdi_not_provisioned(e: &CallError) -> bool {
     let text = format!("{} {}", e.code, e.message).to_ascii_lowercase();
     match e.status {
         Some(404) => true,
-        Some(400) => ["provision", "onboard", "not enabled", "no workspace"].iter().any(|w| text.contains(w)),
+        Some(400) => ["provision", "onboard", "not enabled", "no workspace"]
+            .iter()
+            .any(|w| text.contains(w)),
         _ => false,
     }
 }
@@ -314,9 +372,25 @@ mod tests {
 
     #[test]
     fn mdi_not_provisioned_is_narrow() {
-        assert!(mdi_not_provisioned(&CallError::new("BadRequest", "Tenant is not onboarded to MDI", Some(400))));
-        assert!(mdi_not_provisioned(&CallError::new("NotFound", "x", Some(404))));
-        assert!(!mdi_not_provisioned(&CallError::new("Forbidden", "not onboarded", Some(403))));
-        assert!(!mdi_not_provisioned(&CallError::new("BadRequest", "bad filter", Some(400))));
+        assert!(mdi_not_provisioned(&CallError::new(
+            "BadRequest",
+            "Tenant is not onboarded to MDI",
+            Some(400)
+        )));
+        assert!(mdi_not_provisioned(&CallError::new(
+            "NotFound",
+            "x",
+            Some(404)
+        )));
+        assert!(!mdi_not_provisioned(&CallError::new(
+            "Forbidden",
+            "not onboarded",
+            Some(403)
+        )));
+        assert!(!mdi_not_provisioned(&CallError::new(
+            "BadRequest",
+            "bad filter",
+            Some(400)
+        )));
     }
 }

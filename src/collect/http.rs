@@ -49,11 +49,19 @@ pub struct CallError {
 
 impl CallError {
     pub fn new(code: &str, message: impl Into<String>, status: Option<u16>) -> Self {
-        CallError { code: code.into(), message: message.into(), status }
+        CallError {
+            code: code.into(),
+            message: message.into(),
+            status,
+        }
     }
 
     pub fn malformed(what: impl std::fmt::Display) -> Self {
-        CallError::new("MalformedResponse", format!("the response body is not what the API documents: {what}"), None)
+        CallError::new(
+            "MalformedResponse",
+            format!("the response body is not what the API documents: {what}"),
+            None,
+        )
     }
 }
 
@@ -88,7 +96,10 @@ impl Counters {
         self.retries[idx(api)].load(Ordering::Relaxed)
     }
     pub fn total_requests(&self) -> usize {
-        [Api::Graph, Api::Arm, Api::LogAnalytics].iter().map(|a| self.requests(*a)).sum()
+        [Api::Graph, Api::Arm, Api::LogAnalytics]
+            .iter()
+            .map(|a| self.requests(*a))
+            .sum()
     }
 }
 
@@ -153,7 +164,13 @@ impl Http {
 
     /// Send one request, retrying 429/503 after Retry-After and 5xx/timeouts with backoff.
     /// Returns the final response, whatever its status, unless no response came at all.
-    pub async fn send(&self, api: Api, method: Method, url: &Url, body: Option<&Value>) -> Result<RawResponse, CallError> {
+    pub async fn send(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, CallError> {
         let token = self
             .tokens
             .get(api)
@@ -181,7 +198,11 @@ impl Http {
                         let status = resp.status().as_u16();
                         let headers = resp.headers().clone();
                         match resp.bytes().await {
-                            Ok(b) => Ok(RawResponse { status, headers, body: b.to_vec() }),
+                            Ok(b) => Ok(RawResponse {
+                                status,
+                                headers,
+                                body: b.to_vec(),
+                            }),
                             Err(e) => Err(transport_error(&e)),
                         }
                     }
@@ -222,15 +243,22 @@ impl Http {
                 return Err(e);
             }
             tracing::info!(url = %url, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-            self.counters.retries[idx(api)].fetch_add(1, Ordering::Relaxed);
-            self.progress.retry(api);
+            self.count_retry(api);
             tokio::time::sleep(delay).await;
             waited += delay;
         }
     }
 
+    /// Account for one retry (also used for `$batch` inner requests sent again).
+    pub fn count_retry(&self, api: Api) {
+        self.counters.retries[idx(api)].fetch_add(1, Ordering::Relaxed);
+        self.progress.retry(api);
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
-        self.policy.base_backoff.saturating_mul(1u32 << (attempt - 1).min(10))
+        self.policy
+            .base_backoff
+            .saturating_mul(1u32 << (attempt - 1).min(10))
     }
 
     /// A section error from a non-success response: the API's own code and message.
@@ -261,11 +289,21 @@ impl Http {
                     format!("HTTP {status}: {}", text.trim())
                 }
             });
-        CallError { code, message: self.scrub(&message), status: Some(status) }
+        CallError {
+            code,
+            message: self.scrub(&message),
+            status: Some(status),
+        }
     }
 
     /// Send and parse JSON: 2xx → `Some(body)` (`None` for 204 or an empty body), else the error.
-    pub async fn json(&self, api: Api, method: Method, url: &Url, body: Option<&Value>) -> Result<Option<Value>, CallError> {
+    pub async fn json(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, CallError> {
         let r = self.send(api, method, url, body).await?;
         self.parse(r)
     }
@@ -300,7 +338,12 @@ impl Http {
     }
 
     /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest.
-    pub async fn rest_of_pages(&self, api: Api, first: Value, first_url: &Url) -> Result<Vec<Value>, CallError> {
+    pub async fn rest_of_pages(
+        &self,
+        api: Api,
+        first: Value,
+        first_url: &Url,
+    ) -> Result<Vec<Value>, CallError> {
         let mut seen: HashSet<String> = HashSet::from([first_url.to_string()]);
         let mut items = Vec::new();
         let mut page = first;
@@ -310,12 +353,18 @@ impl Http {
                 .and_then(Value::as_array)
                 .ok_or_else(|| CallError::malformed("a list response has no `value` array"))?;
             items.extend(values.iter().cloned());
-            let Some(next) = next_link(&page) else { return Ok(items) };
-            let next = Url::parse(next).map_err(|e| CallError::malformed(format!("nextLink is not a URL ({e})")))?;
+            let Some(next) = next_link(&page) else {
+                return Ok(items);
+            };
+            let next = Url::parse(next)
+                .map_err(|e| CallError::malformed(format!("nextLink is not a URL ({e})")))?;
             if !self.endpoints.same_origin(api, &next) {
                 return Err(CallError::new(
                     "UnexpectedNextLink",
-                    format!("refusing to follow a nextLink to another host ({})", next.host_str().unwrap_or("?")),
+                    format!(
+                        "refusing to follow a nextLink to another host ({})",
+                        next.host_str().unwrap_or("?")
+                    ),
                     None,
                 ));
             }
@@ -351,7 +400,13 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
 }
 
 fn transport_error(e: &reqwest::Error) -> CallError {
-    let code = if e.is_timeout() { "Timeout" } else if e.is_connect() { "ConnectionFailed" } else { "TransportError" };
+    let code = if e.is_timeout() {
+        "Timeout"
+    } else if e.is_connect() {
+        "ConnectionFailed"
+    } else {
+        "TransportError"
+    };
     // reqwest's Display never includes headers, so no token can leak through it.
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
@@ -372,7 +427,10 @@ mod tests {
         assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
         assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
         assert_eq!(parse_retry_after("-1"), None);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 

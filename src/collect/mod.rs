@@ -48,26 +48,47 @@ struct Got {
 }
 
 fn got(name: &'static str, result: Res, call: impl Into<String>) -> Got {
-    Got { name, result, call: call.into() }
+    Got {
+        name,
+        result,
+        call: call.into(),
+    }
 }
 
 /// Collect every section. Never fails: each failure is recorded in its section.
 pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
     let paths = arm::Paths::new(&opts.workspace);
     let (op_tx, op_rx) = oneshot::channel();
-    let (graph, arm_lists, (sub, req), (ws, ing), perms, ) = futures::join!(
+    let (graph, arm_lists, (sub, req), (ws, ing), perms) = futures::join!(
         graph_sections(http, opts, op_tx),
         arm_lists(http, &paths),
         subscription_and_requirements(http, &paths),
         workspace_and_ingestion(http, &paths, &opts.required_tables),
         workspace_permissions(http, &paths, opts, op_rx),
     );
-    let tenant_id = sub.result.as_ref().ok().and_then(|s| s.get("tenant_id")).and_then(Value::as_str).map(str::to_string).or_else(|| {
-        graph.iter().find(|g| g.name == "tenant").and_then(|g| g.result.as_ref().ok()).and_then(|t| t.get("id")).and_then(Value::as_str).map(str::to_string)
-    });
+    let tenant_id = sub
+        .result
+        .as_ref()
+        .ok()
+        .and_then(|s| s.get("tenant_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            graph
+                .iter()
+                .find(|g| g.name == "tenant")
+                .and_then(|g| g.result.as_ref().ok())
+                .and_then(|t| t.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
 
     let mut sections = BTreeMap::new();
-    for g in graph.into_iter().chain(arm_lists).chain([sub, req, ws, ing, perms]) {
+    for g in graph
+        .into_iter()
+        .chain(arm_lists)
+        .chain([sub, req, ws, ing, perms])
+    {
         let section = match g.result {
             Ok(v) => Section::Data(v),
             Err(e) => Section::Error(section_error(g.name, e, g.call, http)),
@@ -120,10 +141,17 @@ fn is_guid(s: &str) -> bool {
 }
 
 /// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds.
-async fn graph_sections(http: &Http, opts: &Options, op_tx: oneshot::Sender<Result<String, CallError>>) -> Vec<Got> {
+async fn graph_sections(
+    http: &Http,
+    opts: &Options,
+    op_tx: oneshot::Sender<Result<String, CallError>>,
+) -> Vec<Got> {
     let (op_path, op_source) = match &opts.operator {
         None => (format!("/me?{}", graph::OPERATOR_SELECT), "me"),
-        Some(o) => (format!("/users/{}?{}", graph::encode(o), graph::OPERATOR_SELECT), "lookup"),
+        Some(o) => (
+            format!("/users/{}?{}", graph::encode(o), graph::OPERATOR_SELECT),
+            "lookup",
+        ),
     };
     let member_paths = |id: &str| {
         let id = graph::encode(id);
@@ -138,23 +166,45 @@ async fn graph_sections(http: &Http, opts: &Options, op_tx: oneshot::Sender<Resu
         GraphGet::list("/subscribedSkus"),
         GraphGet::one(op_path.clone()),
         GraphGet::list("/security/identities/sensors"),
-        GraphGet::list(format!("/security/identities/healthIssues?$filter={}", graph::encode("status eq 'open'"))),
+        GraphGet::list(format!(
+            "/security/identities/healthIssues?$filter={}",
+            graph::encode("status eq 'open'")
+        )),
     ];
     // An operator given by object id needs no lookup first: its memberships ride in the same batch.
-    let known_id = opts.operator.as_deref().filter(|o| is_guid(o)).map(str::to_string);
+    let known_id = opts
+        .operator
+        .as_deref()
+        .filter(|o| is_guid(o))
+        .map(str::to_string);
     if let Some(id) = &known_id {
         first.extend(member_paths(id).into_iter().map(GraphGet::list));
     }
     let call = |p: &str| format!("GET /v1.0{p} (in $batch)");
     let mut r = graph::batch(http, &first).await.into_iter();
-    let mut next = || r.next().unwrap_or_else(|| Err(CallError::malformed("no answer")));
+    let mut next = || {
+        r.next()
+            .unwrap_or_else(|| Err(CallError::malformed("no answer")))
+    };
     let mut out = vec![
-        got("tenant", next().and_then(|v| graph::tenant(&v)), call(&first[0].path)),
-        got("licenses", next().and_then(|v| graph::licenses(&v)), call(&first[1].path)),
+        got(
+            "tenant",
+            next().and_then(|v| graph::tenant(&v)),
+            call(&first[0].path),
+        ),
+        got(
+            "licenses",
+            next().and_then(|v| graph::licenses(&v)),
+            call(&first[1].path),
+        ),
     ];
-    let operator = next().and_then(|v| graph::operator(&v, op_source)).map_err(|e| explain_operator_error(e, opts));
+    let operator = next()
+        .and_then(|v| graph::operator(&v, op_source))
+        .map_err(|e| explain_operator_error(e, opts));
     let sensors = match next() {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(serde_json::json!({"provisioned": false, "sensors": []})),
+        Err(e) if graph::mdi_not_provisioned(&e) => {
+            Ok(serde_json::json!({"provisioned": false, "sensors": []}))
+        }
         other => other.and_then(|v| graph::mdi_sensors(&v)),
     };
     let issues = match next() {
@@ -164,12 +214,18 @@ async fn graph_sections(http: &Http, opts: &Options, op_tx: oneshot::Sender<Resu
     out.push(got("mdi_sensors", sensors, call(&first[3].path)));
     out.push(got("mdi_health_issues", issues, call(&first[4].path)));
 
-    let op_id: Result<String, CallError> =
-        operator.as_ref().map(|o| o["id"].as_str().unwrap_or_default().to_string()).map_err(Clone::clone);
+    let op_id: Result<String, CallError> = operator
+        .as_ref()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_string())
+        .map_err(Clone::clone);
     let _ = op_tx.send(op_id.clone());
     out.push(got("operator", operator, call(&op_path)));
 
-    let names = ["operator_groups", "directory_role_assignments", "directory_role_eligibilities"];
+    let names = [
+        "operator_groups",
+        "directory_role_assignments",
+        "directory_role_eligibilities",
+    ];
     let members: Vec<Res> = match (&known_id, &op_id) {
         (Some(_), _) => (0..3).map(|_| next()).collect(),
         (None, Ok(id)) => {
@@ -179,11 +235,17 @@ async fn graph_sections(http: &Http, opts: &Options, op_tx: oneshot::Sender<Resu
         (None, Err(e)) => (0..3).map(|_| Err(operator_unknown(e))).collect(),
     };
     let member_calls = member_paths(op_id.as_deref().unwrap_or("{operator id}"));
-    for (((name, res), path), norm) in names.into_iter().zip(members).zip(member_calls.iter()).zip([
-        graph::groups as fn(&Value) -> Res,
-        graph::role_assignments,
-        graph::role_assignments,
-    ]) {
+    for (((name, res), path), norm) in
+        names
+            .into_iter()
+            .zip(members)
+            .zip(member_calls.iter())
+            .zip([
+                graph::groups as fn(&Value) -> Res,
+                graph::role_assignments,
+                graph::role_assignments,
+            ])
+    {
         out.push(got(name, res.and_then(|v| norm(&v)), call(path)));
     }
     out
@@ -197,7 +259,11 @@ fn explain_operator_error(mut e: CallError, opts: &Options) -> CallError {
             e.message
         );
     } else if opts.operator.is_some() && e.status == Some(404) {
-        e.message = format!("{} — no user {} in this tenant", e.message, opts.operator.as_deref().unwrap_or_default());
+        e.message = format!(
+            "{} — no user {} in this tenant",
+            e.message,
+            opts.operator.as_deref().unwrap_or_default()
+        );
     }
     e
 }
@@ -205,7 +271,10 @@ fn explain_operator_error(mut e: CallError, opts: &Options) -> CallError {
 fn operator_unknown(e: &CallError) -> CallError {
     CallError {
         code: "OperatorUnknown".into(),
-        message: format!("the operator could not be read, so neither could what they hold: {} ({})", e.message, e.code),
+        message: format!(
+            "the operator could not be read, so neither could what they hold: {} ({})",
+            e.message, e.code
+        ),
         status: e.status,
     }
 }
@@ -215,19 +284,33 @@ async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
     type Norm = fn(&Value) -> Res;
     let lists: [(&'static str, String, Norm); 8] = [
         ("tables", p.tables(), arm::tables),
-        ("sentinel_onboarding", p.onboarding_states(), arm::onboarding),
+        (
+            "sentinel_onboarding",
+            p.onboarding_states(),
+            arm::onboarding,
+        ),
         ("data_connectors", p.data_connectors(), arm::data_connectors),
         ("alert_rules", p.alert_rules(), arm::alert_rules),
-        ("content_packages", p.content_packages(), arm::content_packages),
+        (
+            "content_packages",
+            p.content_packages(),
+            arm::content_packages,
+        ),
         ("content_catalog", p.content_catalog(), arm::content_catalog),
         ("settings", p.settings(), arm::settings),
-        ("workspace_role_assignments", p.role_assignments_at_scope(), arm::role_assignments),
+        (
+            "workspace_role_assignments",
+            p.role_assignments_at_scope(),
+            arm::role_assignments,
+        ),
     ];
     join_all(lists.into_iter().map(|(name, path, norm)| async move {
         let res = arm_list(http, &path).await;
         let res = match res {
             // No onboarding state (or no Sentinel resource provider at all): Sentinel is off.
-            Err(e) if name == "sentinel_onboarding" && e.status == Some(404) => Ok(Value::Array(Vec::new())),
+            Err(e) if name == "sentinel_onboarding" && e.status == Some(404) => {
+                Ok(Value::Array(Vec::new()))
+            }
             other => other,
         };
         got(name, res.and_then(|v| norm(&v)), format!("GET {path}"))
@@ -236,19 +319,27 @@ async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
 }
 
 async fn arm_list(http: &Http, path: &str) -> Res {
-    let url = http.endpoints.url(Api::Arm, path).map_err(|e| CallError::new("BadUrl", e, None))?;
+    let url = http
+        .endpoints
+        .url(Api::Arm, path)
+        .map_err(|e| CallError::new("BadUrl", e, None))?;
     http.list(Api::Arm, &url).await.map(Value::Array)
 }
 
 async fn arm_get(http: &Http, path: &str) -> Res {
-    let url = http.endpoints.url(Api::Arm, path).map_err(|e| CallError::new("BadUrl", e, None))?;
+    let url = http
+        .endpoints
+        .url(Api::Arm, path)
+        .map_err(|e| CallError::new("BadUrl", e, None))?;
     http.get(Api::Arm, &url).await
 }
 
 /// The subscription (for the tenant id), then the connector pre-check for that tenant.
 async fn subscription_and_requirements(http: &Http, p: &arm::Paths) -> (Got, Got) {
     let path = p.subscription();
-    let sub = arm_get(http, &path).await.and_then(|v| arm::subscription(&v));
+    let sub = arm_get(http, &path)
+        .await
+        .and_then(|v| arm::subscription(&v));
     let check_path = p.check_requirements();
     let req = match &sub {
         Ok(s) => {
@@ -265,11 +356,17 @@ async fn subscription_and_requirements(http: &Http, p: &arm::Paths) -> (Got, Got
         }
         Err(e) => Err(CallError {
             code: "DependencyFailed".into(),
-            message: format!("the tenant id comes from the subscription, which could not be read: {} ({})", e.message, e.code),
+            message: format!(
+                "the tenant id comes from the subscription, which could not be read: {} ({})",
+                e.message, e.code
+            ),
             status: e.status,
         }),
     };
-    (got("subscription", sub, format!("GET {path}")), got("connector_requirements", req, format!("POST {check_path}")))
+    (
+        got("subscription", sub, format!("GET {path}")),
+        got("connector_requirements", req, format!("POST {check_path}")),
+    )
 }
 
 /// The workspace (for its customerId), then the one ingestion query.
@@ -298,7 +395,10 @@ async fn workspace_and_ingestion(http: &Http, p: &arm::Paths, tables: &[String])
             status: e.status,
         }),
     };
-    (got("workspace", ws, format!("GET {path}")), got("ingestion", ing, call))
+    (
+        got("workspace", ws, format!("GET {path}")),
+        got("ingestion", ing, call),
+    )
 }
 
 /// What the operator may do on the workspace: the permissions API when the operator is the
@@ -313,7 +413,11 @@ async fn workspace_permissions(
         match rx.await {
             Ok(Ok(id)) => Ok(id),
             Ok(Err(e)) => Err(operator_unknown(&e)),
-            Err(_) => Err(CallError::new("OperatorUnknown", "the operator lookup did not finish", None)),
+            Err(_) => Err(CallError::new(
+                "OperatorUnknown",
+                "the operator lookup did not finish",
+                None,
+            )),
         }
     };
     if opts.operator.is_none() {
@@ -324,27 +428,55 @@ async fn workspace_permissions(
         return got("workspace_permissions", res, format!("GET {path}"));
     }
     let given = opts.operator.clone().unwrap_or_default();
-    let id = if is_guid(&given) { Ok(given) } else { operator_id(op_rx).await };
+    let id = if is_guid(&given) {
+        Ok(given)
+    } else {
+        operator_id(op_rx).await
+    };
     let id = match id {
         Ok(id) => id,
-        Err(e) => return got("workspace_permissions", Err(e), format!("GET {}", p.role_assignments_of("{operator id}"))),
+        Err(e) => {
+            return got(
+                "workspace_permissions",
+                Err(e),
+                format!("GET {}", p.role_assignments_of("{operator id}")),
+            )
+        }
     };
     let path = p.role_assignments_of(&id);
-    let assignments = match arm_list(http, &path).await.and_then(|v| arm::role_assignments(&v)) {
+    let assignments = match arm_list(http, &path)
+        .await
+        .and_then(|v| arm::role_assignments(&v))
+    {
         Ok(Value::Array(a)) => a,
         Ok(_) => unreachable!("role_assignments returns an array"),
         Err(e) => return got("workspace_permissions", Err(e), format!("GET {path}")),
     };
     let guids = arm::distinct_definitions(&assignments);
-    let defs = join_all(guids.iter().map(|g| async move { (g.clone(), arm_get(http, &p.role_definition(g)).await) })).await;
+    let defs = join_all(
+        guids
+            .iter()
+            .map(|g| async move { (g.clone(), arm_get(http, &p.role_definition(g)).await) }),
+    )
+    .await;
     let mut definitions = Vec::new();
     for (g, d) in defs {
         match d {
             Ok(d) => definitions.push((g, d)),
-            Err(e) => return got("workspace_permissions", Err(e), format!("GET {}", p.role_definition(&g))),
+            Err(e) => {
+                return got(
+                    "workspace_permissions",
+                    Err(e),
+                    format!("GET {}", p.role_definition(&g)),
+                )
+            }
         }
     }
-    got("workspace_permissions", arm::assigned_permissions(&assignments, &definitions), format!("GET {path}"))
+    got(
+        "workspace_permissions",
+        arm::assigned_permissions(&assignments, &definitions),
+        format!("GET {path}"),
+    )
 }
 
 #[cfg(test)]

@@ -6,7 +6,8 @@ use serde_json::Value;
 
 /// The items of a list result.
 pub fn arr(v: &Value) -> Result<&Vec<Value>, CallError> {
-    v.as_array().ok_or_else(|| CallError::malformed("expected a list"))
+    v.as_array()
+        .ok_or_else(|| CallError::malformed("expected a list"))
 }
 
 pub fn opt_str(v: &Value, key: &str) -> Option<String> {
@@ -19,13 +20,17 @@ pub fn req_str(v: &Value, key: &str) -> Result<String, CallError> {
 
 /// A string at a JSON pointer.
 pub fn ptr_str(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(Value::as_str).map(str::to_string)
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// An integer that may arrive as a number or as a string of digits.
 pub fn int(v: &Value) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
@@ -34,13 +39,22 @@ pub fn int(v: &Value) -> Option<i64> {
 /// A list of strings; other items are skipped.
 pub fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Last path segment of a resource ID (the GUID of a role definition ID), lower-cased.
 pub fn last_segment(id: &str) -> String {
-    id.trim_end_matches('/').rsplit('/').next().unwrap_or(id).to_ascii_lowercase()
+    id.trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(id)
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]
@@ -54,6 +68,9 @@ mod tests {
         assert_eq!(int(&json!("42")), Some(42));
         assert_eq!(int(&json!(2.0)), Some(2));
         assert_eq!(int(&json!("x")), None);
-        assert_eq!(last_segment("/providers/Microsoft.Authorization/roleDefinitions/ABC"), "abc");
+        assert_eq!(
+            last_segment("/providers/Microsoft.Authorization/roleDefinitions/ABC"),
+            "abc"
+        );
     }
 }

@@ -24,7 +24,10 @@ fn idx(api: Api) -> usize {
 impl Progress {
     /// No display at all.
     pub fn hidden() -> Self {
-        Progress { bars: None, counts: Default::default() }
+        Progress {
+            bars: None,
+            counts: Default::default(),
+        }
     }
 
     /// A display on stderr when it is a terminal and the user did not ask for quiet.
@@ -44,7 +47,10 @@ impl Progress {
             b.enable_steady_tick(Duration::from_millis(120));
             b
         });
-        Progress { bars: Some((multi, bars)), counts: Default::default() }
+        Progress {
+            bars: Some((multi, bars)),
+            counts: Default::default(),
+        }
     }
 
     pub fn request(&self, api: Api) {

@@ -99,6 +99,9 @@ mod tests {
         assert!(a.starts_with("owner redacted:") && a.ends_with(", see x."));
         assert_eq!(hash("AdeleV@contoso.com"), hash("adelev@contoso.com "));
         assert_eq!(emails("no address @ here"), "no address @ here");
-        assert_eq!(emails("guest_x.com#EXT#@t.onmicrosoft.com"), hash("guest_x.com#EXT#@t.onmicrosoft.com"));
+        assert_eq!(
+            emails("guest_x.com#EXT#@t.onmicrosoft.com"),
+            hash("guest_x.com#EXT#@t.onmicrosoft.com")
+        );
     }
 }

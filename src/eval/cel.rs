@@ -62,10 +62,7 @@ pub fn root_context() -> Context<'static, 'static> {
 }
 
 fn action_matches(pattern: Arc<String>, action: Arc<String>) -> bool {
-    glob_match(
-        &pattern.to_ascii_lowercase(),
-        &action.to_ascii_lowercase(),
-    )
+    glob_match(&pattern.to_ascii_lowercase(), &action.to_ascii_lowercase())
 }
 
 /// `*` matches any run of characters; everything else literally.
@@ -141,7 +138,9 @@ pub fn to_json(v: &Value) -> serde_json::Value {
         Value::Bool(b) => (*b).into(),
         Value::Int(i) => (*i).into(),
         Value::UInt(u) => (*u).into(),
-        Value::Float(f) => serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into),
+        Value::Float(f) => {
+            serde_json::Number::from_f64(*f).map_or(serde_json::Value::Null, Into::into)
+        }
         Value::String(s) => s.as_str().into(),
         Value::List(l) => l.iter().map(to_json).collect(),
         Value::Map(m) => {
@@ -184,7 +183,9 @@ pub fn format_duration(d: chrono::Duration) -> String {
 
 /// Run a program; an execution error becomes readable text.
 pub fn run(program: &Program, ctx: &Context) -> Result<Value, String> {
-    program.execute(ctx).map_err(|e: ExecutionError| e.to_string())
+    program
+        .execute(ctx)
+        .map_err(|e: ExecutionError| e.to_string())
 }
 
 #[cfg(test)]
@@ -225,13 +226,25 @@ mod tests {
 
     #[test]
     fn globs_and_versions() {
-        assert!(glob_match("microsoft.operationalinsights/*", "microsoft.operationalinsights/workspaces/write"));
+        assert!(glob_match(
+            "microsoft.operationalinsights/*",
+            "microsoft.operationalinsights/workspaces/write"
+        ));
         assert!(glob_match("*", "anything"));
-        assert!(glob_match("*/read", "microsoft.operationalinsights/workspaces/read"));
-        assert!(!glob_match("*/read", "microsoft.operationalinsights/workspaces/write"));
+        assert!(glob_match(
+            "*/read",
+            "microsoft.operationalinsights/workspaces/read"
+        ));
+        assert!(!glob_match(
+            "*/read",
+            "microsoft.operationalinsights/workspaces/write"
+        ));
         assert!(glob_match("a*b*c", "axxbyyc"));
         assert!(!glob_match("a*b*c", "ac"));
-        assert_eq!(compare_versions("3.0.9", "3.0.10"), std::cmp::Ordering::Less);
+        assert_eq!(
+            compare_versions("3.0.9", "3.0.10"),
+            std::cmp::Ordering::Less
+        );
         assert_eq!(compare_versions("3.0", "3.0.0"), std::cmp::Ordering::Equal);
     }
 

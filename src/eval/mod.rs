@@ -6,8 +6,8 @@ pub mod template;
 use crate::config::Config;
 use crate::facts::{catalog, FactsDocument, Section};
 use crate::finding::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
-use crate::policy::{Catalog, ParamType};
 use crate::policy::load::Control;
+use crate::policy::{Catalog, ParamType};
 use ::cel::Value as CelValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
@@ -69,14 +69,21 @@ pub fn effective(catalog: &Catalog, config: &Config, control: &Control) -> Effec
         params.insert(name.clone(), value);
     }
     Effective {
-        severity: o.and_then(|o| o.severity).unwrap_or(control.policy.severity),
+        severity: o
+            .and_then(|o| o.severity)
+            .unwrap_or(control.policy.severity),
         enabled: o.and_then(|o| o.enabled).unwrap_or(true),
         params,
     }
 }
 
 /// Evaluate every control of the catalog over the facts.
-pub fn evaluate(catalog: &Catalog, config: &Config, facts: &FactsDocument, profile: Profile) -> Vec<Finding> {
+pub fn evaluate(
+    catalog: &Catalog,
+    config: &Config,
+    facts: &FactsDocument,
+    profile: Profile,
+) -> Vec<Finding> {
     let mut root = cel::root_context();
     let mut facts_map = Map::new();
     for (name, section) in &facts.sections {
@@ -85,7 +92,10 @@ pub fn evaluate(catalog: &Catalog, config: &Config, facts: &FactsDocument, profi
         }
     }
     root.add_variable_from_value("facts", cel::from_json(&Value::Object(facts_map)));
-    root.add_variable_from_value("now", CelValue::Timestamp(facts.collected_at.fixed_offset()));
+    root.add_variable_from_value(
+        "now",
+        CelValue::Timestamp(facts.collected_at.fixed_offset()),
+    );
     let target = target_json(facts);
     root.add_variable_from_value("target", cel::from_json(&target));
 
@@ -160,12 +170,19 @@ fn evaluate_one(
         return skip(f, "disabled in configuration".into());
     }
     if !profile.includes(p.stage) {
-        return skip(f, format!("outside profile {} (stage {})", profile.as_str(), p.stage));
+        return skip(
+            f,
+            format!("outside profile {} (stage {})", profile.as_str(), p.stage),
+        );
     }
     for dep in &p.depends_on {
         if let Some((status, root_id)) = results.get(dep) {
             if let Some(root_id) = root_id {
-                let how = if root_id == dep { format!("{dep} failed") } else { format!("{dep} is blocked by {root_id}") };
+                let how = if root_id == dep {
+                    format!("{dep} failed")
+                } else {
+                    format!("{dep} is blocked by {root_id}")
+                };
                 return skip(f, format!("blocked by {root_id}: {how}"));
             }
             let _ = status;
@@ -179,9 +196,18 @@ fn evaluate_one(
             Some(Section::Error(e)) => unreadable.push(e.describe(name)),
             None => {
                 let hint = catalog::section(name)
-                    .map(|s| format!(" (collected by {} {}; needs {})", s.api.as_str(), s.call, s.permission))
+                    .map(|s| {
+                        format!(
+                            " (collected by {} {}; needs {})",
+                            s.api.as_str(),
+                            s.call,
+                            s.permission
+                        )
+                    })
                     .unwrap_or_default();
-                unreadable.push(format!("section `{name}` is missing from the facts document{hint}"));
+                unreadable.push(format!(
+                    "section `{name}` is missing from the facts document{hint}"
+                ));
             }
         }
     }
@@ -213,7 +239,13 @@ fn evaluate_one(
                     .unwrap_or_else(|| "not applicable with the current params".into());
                 return skip(f, format!("not applicable: {msg}"));
             }
-            Ok(other) => return expression_error(f, "applies_when", &format!("returned {other:?}, not a bool")),
+            Ok(other) => {
+                return expression_error(
+                    f,
+                    "applies_when",
+                    &format!("returned {other:?}, not a bool"),
+                )
+            }
             Err(e) => return expression_error(f, "applies_when", &e),
         }
     }
@@ -224,22 +256,45 @@ fn evaluate_one(
     if let Some(prog) = &control.notes {
         match cel::run(prog, &scope) {
             Ok(CelValue::List(items)) => {
-                f.notes = items.iter().map(|v| match cel::to_json(v) {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                }).collect();
+                f.notes = items
+                    .iter()
+                    .map(|v| match cel::to_json(v) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    })
+                    .collect();
             }
-            Ok(other) => return expression_error(f, "notes", &format!("returned {other:?}, not a list")),
+            Ok(other) => {
+                return expression_error(f, "notes", &format!("returned {other:?}, not a list"))
+            }
             Err(e) => return expression_error(f, "notes", &e),
         }
     }
-    f.status = if evidence.is_empty() { Status::Pass } else { Status::Fail };
-    let names: Vec<&str> = evidence.iter().map(|e| if e.name.is_empty() { e.id.as_str() } else { e.name.as_str() }).collect();
+    f.status = if evidence.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let names: Vec<&str> = evidence
+        .iter()
+        .map(|e| {
+            if e.name.is_empty() {
+                e.id.as_str()
+            } else {
+                e.name.as_str()
+            }
+        })
+        .collect();
     tctx["names"] = Value::String(names.join(", "));
     tctx["count"] = evidence.len().into();
     tctx["violations"] = serde_json::to_value(&evidence).unwrap_or_default();
-    let tmpl = if f.status == Status::Pass { &p.messages.pass } else { &p.messages.fail };
-    f.message = template::render(tmpl, &tctx).unwrap_or_else(|e| format!("{tmpl} (message template failed: {e})"));
+    let tmpl = if f.status == Status::Pass {
+        &p.messages.pass
+    } else {
+        &p.messages.fail
+    };
+    f.message = template::render(tmpl, &tctx)
+        .unwrap_or_else(|e| format!("{tmpl} (message template failed: {e})"));
     f.remediation = render_remediation(control, &tctx);
     f.evidence = evidence;
     f
@@ -263,7 +318,12 @@ fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
         steps: r
             .steps
             .iter()
-            .flat_map(|m| m.iter().map(|(k, v)| RemediationStep { kind: k.clone(), text: render(v) }))
+            .flat_map(|m| {
+                m.iter().map(|(k, v)| RemediationStep {
+                    kind: k.clone(),
+                    text: render(v),
+                })
+            })
             .collect(),
         docs: r.docs.clone(),
     }
@@ -305,13 +365,24 @@ fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
     items
         .iter()
         .map(|item| match cel::to_json(item) {
-            Value::String(s) => Ok(Evidence { id: s, name: String::new(), detail: String::new() }),
+            Value::String(s) => Ok(Evidence {
+                id: s,
+                name: String::new(),
+                detail: String::new(),
+            }),
             Value::Object(m) => {
                 let id = text(m.get("id"));
                 if id.is_empty() {
-                    return Err(format!("a violation has no `id`: {}", Value::Object(m.clone())));
+                    return Err(format!(
+                        "a violation has no `id`: {}",
+                        Value::Object(m.clone())
+                    ));
                 }
-                Ok(Evidence { id, name: text(m.get("name")), detail: text(m.get("detail")) })
+                Ok(Evidence {
+                    id,
+                    name: text(m.get("name")),
+                    detail: text(m.get("detail")),
+                })
             }
             other => Err(format!("a violation is {other}, not a map with `id`")),
         })

@@ -41,7 +41,10 @@ mod tests {
     #[test]
     fn renders_and_reports_typos() {
         let ctx = serde_json::json!({"count": 2, "names": "a, b"});
-        assert_eq!(render("{{ count }} rule(s): {{ names }}", &ctx).unwrap(), "2 rule(s): a, b");
+        assert_eq!(
+            render("{{ count }} rule(s): {{ names }}", &ctx).unwrap(),
+            "2 rule(s): a, b"
+        );
         assert!(render("{{ cuont }}", &ctx).is_err());
         assert!(check("{% for x in %}").is_err());
     }

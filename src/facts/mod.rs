@@ -81,7 +81,10 @@ pub struct SectionError {
 impl SectionError {
     /// One line for a finding's `reason`: cause, then what to grant.
     pub fn describe(&self, section: &str) -> String {
-        let mut s = format!("could not read `{section}`: {} ({})", self.message, self.code);
+        let mut s = format!(
+            "could not read `{section}`: {} ({})",
+            self.message, self.code
+        );
         if let Some(st) = self.status {
             s.push_str(&format!(", HTTP {st}"));
         }
@@ -223,7 +226,14 @@ mod tests {
     #[test]
     fn workspace_id_parts() {
         let w = WorkspaceRef::parse("/subscriptions/s1/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/ws").unwrap();
-        assert_eq!((w.subscription_id.as_str(), w.resource_group.as_str(), w.name.as_str()), ("s1", "rg", "ws"));
+        assert_eq!(
+            (
+                w.subscription_id.as_str(),
+                w.resource_group.as_str(),
+                w.name.as_str()
+            ),
+            ("s1", "rg", "ws")
+        );
         assert!(WorkspaceRef::parse("/subscriptions/s1/resourceGroups/rg").is_none());
     }
 }

@@ -23,7 +23,10 @@ pub struct Control {
 
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Control").field("id", &self.policy.id).field("file", &self.file).finish()
+        f.debug_struct("Control")
+            .field("id", &self.policy.id)
+            .field("file", &self.file)
+            .finish()
     }
 }
 
@@ -66,7 +69,11 @@ pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
 /// Load the shipped policies (unless `builtin` is false) plus every policy in `dirs`.
 /// All problems across all files are returned together.
 pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputError> {
-    let mut sources = if builtin { builtin_sources() } else { Vec::new() };
+    let mut sources = if builtin {
+        builtin_sources()
+    } else {
+        Vec::new()
+    };
     let mut errors = Vec::new();
     for d in dirs {
         match policy_files(d) {
@@ -85,7 +92,8 @@ pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputErr
     // replaces the embedded copies instead of clashing with them.
     if builtin {
         let n = builtin_sources().len();
-        let user: Vec<std::sync::Arc<str>> = sources.iter().skip(n).map(|s| s.text.clone()).collect();
+        let user: Vec<std::sync::Arc<str>> =
+            sources.iter().skip(n).map(|s| s.text.clone()).collect();
         let mut i = 0;
         sources.retain(|s| {
             i += 1;
@@ -157,15 +165,20 @@ pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
             }
         }
     };
-    let applies_when = policy.applies_when.as_deref().map(|s| compile("/applies_when", s));
+    let applies_when = policy
+        .applies_when
+        .as_deref()
+        .map(|s| compile("/applies_when", s));
     let violations = compile("/violations", &policy.violations);
     let notes = policy.notes.as_deref().map(|s| compile("/notes", s));
     if !errors.is_empty() {
         return Err(errors);
     }
-    let (Some(violations), Some(applies_when), Some(notes)) =
-        (violations, applies_when.map_or(Some(None), |p| p.map(Some)), notes.map_or(Some(None), |p| p.map(Some)))
-    else {
+    let (Some(violations), Some(applies_when), Some(notes)) = (
+        violations,
+        applies_when.map_or(Some(None), |p| p.map(Some)),
+        notes.map_or(Some(None), |p| p.map(Some)),
+    ) else {
         unreachable!("compile errors were returned above");
     };
     Ok(Control {
@@ -251,7 +264,10 @@ pub fn fact_references(src: &str) -> Vec<String> {
     let mut i = 0;
     while let Some(pos) = src[i..].find("facts.") {
         let start = i + pos;
-        let boundary = start == 0 || !(bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_' || bytes[start - 1] == b'.');
+        let boundary = start == 0
+            || !(bytes[start - 1].is_ascii_alphanumeric()
+                || bytes[start - 1] == b'_'
+                || bytes[start - 1] == b'.');
         let name: String = src[start + 6..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -268,7 +284,10 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
     let mut texts: Vec<(String, &str)> = vec![
         ("/messages/pass".into(), policy.messages.pass.as_str()),
         ("/messages/fail".into(), policy.messages.fail.as_str()),
-        ("/remediation/summary".into(), policy.remediation.summary.as_str()),
+        (
+            "/remediation/summary".into(),
+            policy.remediation.summary.as_str(),
+        ),
     ];
     if let Some(na) = &policy.messages.not_applicable {
         texts.push(("/messages/not_applicable".into(), na));
@@ -292,7 +311,13 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
 }
 
 /// Span in the file of line/column `line:col` of an expression stored at `pointer`.
-fn locate_in_node(doc: &Document, pointer: &str, src: &str, line: usize, col: usize) -> Option<Span> {
+fn locate_in_node(
+    doc: &Document,
+    pointer: &str,
+    src: &str,
+    line: usize,
+    col: usize,
+) -> Option<Span> {
     let node = doc.spans.value(pointer)?;
     let wanted = src.lines().nth(line.saturating_sub(1))?;
     let text = &doc.file.text;
@@ -343,9 +368,13 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
         }
         for (name, spec) in &c.policy.params {
             if let Some(owner) = &spec.shared_with {
-                let ok = by_id
-                    .get(owner)
-                    .map(|&j| controls[j].policy.params.get(name).is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind));
+                let ok = by_id.get(owner).map(|&j| {
+                    controls[j]
+                        .policy
+                        .params
+                        .get(name)
+                        .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
+                });
                 if ok != Some(true) {
                     errors.push(c.doc.error_at(
                         "xdrguard::policy::shared_param",
@@ -385,7 +414,10 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
         }
     }
     if out_idx.len() < n {
-        let stuck: Vec<&Control> = (0..n).filter(|i| !out_idx.contains(i)).map(|i| &controls[i]).collect();
+        let stuck: Vec<&Control> = (0..n)
+            .filter(|i| !out_idx.contains(i))
+            .map(|i| &controls[i])
+            .collect();
         let ids: Vec<&str> = stuck.iter().map(|c| c.policy.id.as_str()).collect();
         return Err(vec![stuck[0].doc.error_at(
             "xdrguard::policy::dependency_cycle",
@@ -396,7 +428,10 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
         )]);
     }
     let mut slots: Vec<Option<Control>> = controls.into_iter().map(Some).collect();
-    Ok(out_idx.into_iter().map(|i| slots[i].take().expect("each once")).collect())
+    Ok(out_idx
+        .into_iter()
+        .map(|i| slots[i].take().expect("each once"))
+        .collect())
 }
 
 #[cfg(test)]

@@ -37,12 +37,8 @@ impl ParamType {
                 Some(s) => return parse_duration(s).map(|_| ()),
                 None => false,
             },
-            ParamType::StringList => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_string)),
-            ParamType::ObjectList => v
-                .as_array()
-                .is_some_and(|a| a.iter().all(Value::is_object)),
+            ParamType::StringList => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            ParamType::ObjectList => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
         };
         if ok {
             Ok(())
@@ -112,10 +108,16 @@ mod tests {
 
     #[test]
     fn types_are_checked() {
-        assert!(ParamType::StringList.check(&serde_json::json!(["a"])).is_ok());
-        assert!(ParamType::StringList.check(&serde_json::json!([1])).is_err());
+        assert!(ParamType::StringList
+            .check(&serde_json::json!(["a"]))
+            .is_ok());
+        assert!(ParamType::StringList
+            .check(&serde_json::json!([1]))
+            .is_err());
         assert!(ParamType::Duration.check(&serde_json::json!("7d")).is_ok());
-        assert!(ParamType::Duration.check(&serde_json::json!("soon")).is_err());
+        assert!(ParamType::Duration
+            .check(&serde_json::json!("soon"))
+            .is_err());
         assert!(ParamType::Integer.check(&serde_json::json!(90)).is_ok());
         assert!(ParamType::Integer.check(&serde_json::json!("90")).is_err());
     }

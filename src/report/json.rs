@@ -28,7 +28,11 @@ mod tests {
             reason: Some("blocked by XDR-WS-02: XDR-WS-02 failed".into()),
             evidence: vec![],
             notes: vec![],
-            remediation: Remediation { summary: "s".into(), steps: vec![], docs: vec![] },
+            remediation: Remediation {
+                summary: "s".into(),
+                steps: vec![],
+                docs: vec![],
+            },
             scope: None,
             policy_file: None,
             waiver: None,
@@ -40,7 +44,13 @@ mod tests {
             facts_collected_at: None,
             profile: "full".into(),
             fail_on: Severity::Low,
-            target: ReportTarget { workspace_id: "/x".into(), tenant_id: None, cloud: None, operator: None, redacted: false },
+            target: ReportTarget {
+                workspace_id: "/x".into(),
+                tenant_id: None,
+                cloud: None,
+                operator: None,
+                redacted: false,
+            },
             verdict: Verdict::Compliant,
             exit_code: 0,
             summary: Summary::of(std::slice::from_ref(&f)),
@@ -48,6 +58,9 @@ mod tests {
             warnings: vec![],
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
-        assert_eq!(crate::schema::validate(crate::schema::Kind::Report, &v), vec![]);
+        assert_eq!(
+            crate::schema::validate(crate::schema::Kind::Report, &v),
+            vec![]
+        );
     }
 }

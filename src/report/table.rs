@@ -58,7 +58,9 @@ pub fn render(report: &Report, style: Style) -> String {
     for f in &report.results {
         let mut status = Cell::new(status_label(f));
         if style.color {
-            status = status.fg(status_color(f.status)).add_attribute(Attribute::Bold);
+            status = status
+                .fg(status_color(f.status))
+                .add_attribute(Attribute::Bold);
         }
         let mut line = f.message.clone();
         if let Some(r) = &f.reason {
@@ -116,8 +118,16 @@ pub fn render(report: &Report, style: Style) -> String {
             continue;
         }
         for e in &f.evidence {
-            let name = if e.name.is_empty() { String::new() } else { format!("{} ", e.name) };
-            let detail = if e.detail.is_empty() { String::new() } else { format!(": {}", e.detail) };
+            let name = if e.name.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", e.name)
+            };
+            let detail = if e.detail.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", e.detail)
+            };
             out.push_str(&format!("  - {name}({}){detail}\n", e.id));
         }
         out.push_str(&format!("  {}\n", f.remediation.summary));
