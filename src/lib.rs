@@ -12,6 +12,7 @@ pub mod eval;
 pub mod facts;
 pub mod finding;
 pub mod policy;
+pub mod policytest;
 pub mod report;
 pub mod schema;
 pub mod yaml;

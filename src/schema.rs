@@ -62,9 +62,20 @@ pub fn validate(kind: Kind, instance: &Value) -> Vec<Violation> {
     let mut out: Vec<Violation> = validator(kind)
         .iter_errors(instance)
         .take(50)
-        .map(|e| Violation {
-            pointer: e.instance_path().to_string(),
-            message: e.to_string(),
+        .map(|e| {
+            let mut pointer = e.instance_path().to_string();
+            // Point at the unexpected key itself, not at the object that holds it.
+            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
+                e.kind()
+            {
+                if let Some(k) = unexpected.first() {
+                    pointer = format!("{pointer}/{}", crate::yaml::pointer_segment(k));
+                }
+            }
+            Violation {
+                pointer,
+                message: e.to_string(),
+            }
         })
         .collect();
     // `oneOf` failures repeat the deeper error; keep the most specific per pointer.

@@ -247,7 +247,10 @@ fn convert(node: Spanned<Node>, pointer: &mut String, spans: &mut SpanIndex) -> 
 }
 
 /// Deepest nesting accepted; deeper input is rejected before it can exhaust the stack.
-const MAX_DEPTH: usize = 64;
+const MAX_DEPTH: usize = 48;
+
+/// Stack for the parser thread (reserved, not committed, until used).
+const PARSER_STACK: usize = 64 * 1024 * 1024;
 
 /// Parse one YAML document (JSON is accepted too) with spans.
 pub fn parse(file: SourceFile) -> Result<Document, InputError> {
@@ -264,18 +267,38 @@ pub fn parse(file: SourceFile) -> Result<Document, InputError> {
             "xdrguard's files are shallow; this input is malformed or hostile",
         ));
     }
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_depth: MAX_DEPTH,
-            max_aliases: 1_000,
-            max_anchors: 1_000,
-        },
-    };
-    let root: Spanned<Node> = serde_saphyr::from_str_with_options(&file.text, options)
-        .map_err(|e| yaml_error(&file, &e))?;
-    let mut spans = SpanIndex::default();
-    let value = convert(root, &mut String::new(), &mut spans);
-    Ok(Document { file, value, spans })
+    // The parser recurses per nesting level with large frames in debug builds; give it a
+    // stack that comfortably holds MAX_DEPTH levels whatever thread we are called from.
+    let parsed = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(PARSER_STACK)
+            .spawn_scoped(s, || {
+                // Only `true`/`false` are booleans: `n`, `no`, `off` stay strings.
+                let options = serde_saphyr::options! {
+                    strict_booleans: true,
+                    budget: serde_saphyr::budget! {
+                        max_depth: MAX_DEPTH,
+                        max_aliases: 1_000,
+                        max_anchors: 1_000,
+                    },
+                };
+                let root: Spanned<Node> = serde_saphyr::from_str_with_options(&file.text, options)
+                    .map_err(|e| yaml_error(&file, &e))?;
+                let mut spans = SpanIndex::default();
+                let value = convert(root, &mut String::new(), &mut spans);
+                Ok((value, spans))
+            })
+            .map(|h| h.join())
+    });
+    match parsed {
+        Ok(Ok(Ok((value, spans)))) => Ok(Document { file, value, spans }),
+        Ok(Ok(Err(e))) => Err(e),
+        _ => Err(InputError::plain(
+            "xdrguard::yaml::parser",
+            format!("{}: the YAML parser could not run", file.path),
+            "",
+        )),
+    }
 }
 
 fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> InputError {

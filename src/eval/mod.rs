@@ -85,13 +85,16 @@ pub fn evaluate(
     profile: Profile,
 ) -> Vec<Finding> {
     let mut root = cel::root_context();
-    let mut facts_map = Map::new();
-    for (name, section) in &facts.sections {
-        if let Section::Data(v) = section {
-            facts_map.insert(name.clone(), v.clone());
-        }
-    }
-    root.add_variable_from_value("facts", cel::from_json(&Value::Object(facts_map)));
+    // Each section converted once; each control then sees only the sections it declares in
+    // `reads`, so no expression can read around the fail-closed check.
+    let sections: HashMap<&str, CelValue> = facts
+        .sections
+        .iter()
+        .filter_map(|(name, section)| match section {
+            Section::Data(v) => Some((name.as_str(), cel::from_json(v))),
+            Section::Error(_) => None,
+        })
+        .collect();
     root.add_variable_from_value(
         "now",
         CelValue::Timestamp(facts.collected_at.fixed_offset()),
@@ -99,17 +102,22 @@ pub fn evaluate(
     let target = target_json(facts);
     root.add_variable_from_value("target", cel::from_json(&target));
 
-    let mut results: HashMap<String, (Status, Option<String>)> = HashMap::new();
+    // Control ID → the failed control that blocks its dependants (itself, or its own blocker).
+    let mut blockers: HashMap<String, String> = HashMap::new();
     let mut findings = Vec::with_capacity(catalog.controls.len());
     for control in &catalog.controls {
         let eff = effective(catalog, config, control);
-        let finding = evaluate_one(control, &eff, facts, profile, &root, &target, &results);
-        let blocked_root = match finding.status {
+        let finding = evaluate_one(
+            control, &eff, facts, &sections, profile, &root, &target, &blockers,
+        );
+        let blocker = match finding.status {
             Status::Fail => Some(control.policy.id.clone()),
             Status::Skipped => blocked_root_of(&finding),
             _ => None,
         };
-        results.insert(control.policy.id.clone(), (finding.status, blocked_root));
+        if let Some(b) = blocker {
+            blockers.insert(control.policy.id.clone(), b);
+        }
         findings.push(finding);
     }
     findings
@@ -119,11 +127,14 @@ fn blocked_root_of(f: &Finding) -> Option<String> {
     f.reason
         .as_deref()
         .and_then(|r| r.strip_prefix("blocked by "))
-        .map(|r| r.split([' ', ':', ',']).next().unwrap_or(r).to_string())
+        .and_then(|r| r.split([' ', ':', ',']).next())
+        .map(str::to_string)
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
     let ws = facts.workspace().unwrap_or_default();
+    let operator = facts.data("operator");
+    let op = |k: &str| operator.and_then(|o| o.get(k)).and_then(Value::as_str);
     json!({
         "workspace_id": facts.target.workspace_id,
         "subscription_id": ws.subscription_id,
@@ -131,17 +142,23 @@ fn target_json(facts: &FactsDocument) -> Value {
         "workspace_name": ws.name,
         "tenant_id": facts.target.tenant_id.clone().unwrap_or_default(),
         "cloud": facts.target.cloud.clone().unwrap_or_else(|| "public".into()),
+        "operator_id": op("id").unwrap_or("<operator object id>"),
+        "operator": op("user_principal_name")
+            .or(facts.target.operator.as_deref())
+            .unwrap_or("<operator>"),
     })
 }
 
+#[allow(clippy::too_many_arguments)]
 fn evaluate_one(
     control: &Control,
     eff: &Effective,
     facts: &FactsDocument,
+    sections: &HashMap<&str, CelValue>,
     profile: Profile,
     root: &::cel::Context,
     target: &Value,
-    results: &HashMap<String, (Status, Option<String>)>,
+    blockers: &HashMap<String, String>,
 ) -> Finding {
     let p = &control.policy;
     let mut f = Finding {
@@ -176,16 +193,13 @@ fn evaluate_one(
         );
     }
     for dep in &p.depends_on {
-        if let Some((status, root_id)) = results.get(dep) {
-            if let Some(root_id) = root_id {
-                let how = if root_id == dep {
-                    format!("{dep} failed")
-                } else {
-                    format!("{dep} is blocked by {root_id}")
-                };
-                return skip(f, format!("blocked by {root_id}: {how}"));
-            }
-            let _ = status;
+        if let Some(root_id) = blockers.get(dep) {
+            let reason = if root_id == dep {
+                format!("blocked by {dep} (fail)")
+            } else {
+                format!("blocked by {root_id} (fail, via {dep})")
+            };
+            return skip(f, reason);
         }
     }
     // Fail closed: a section that could not be read makes the control `error`.
@@ -227,6 +241,21 @@ fn evaluate_one(
     }
     let mut scope = root.new_inner_scope();
     scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
+    let readable: HashMap<::cel::objects::Key, CelValue> = p
+        .reads
+        .iter()
+        .filter_map(|r| {
+            sections
+                .get(r.as_str())
+                .map(|v| (::cel::objects::Key::String(Arc::new(r.clone())), v.clone()))
+        })
+        .collect();
+    scope.add_variable_from_value(
+        "facts",
+        CelValue::Map(::cel::objects::Map {
+            map: Arc::new(readable),
+        }),
+    );
     if let Some(prog) = &control.applies_when {
         match cel::run(prog, &scope) {
             Ok(CelValue::Bool(true)) => {}
@@ -235,7 +264,7 @@ fn evaluate_one(
                     .messages
                     .not_applicable
                     .as_deref()
-                    .map(|t| template::render(t, &tctx).unwrap_or_else(|_| t.to_string()))
+                    .map(|t| render_or_flag(t, &tctx))
                     .unwrap_or_else(|| "not applicable with the current params".into());
                 return skip(f, format!("not applicable: {msg}"));
             }
@@ -293,8 +322,7 @@ fn evaluate_one(
     } else {
         &p.messages.fail
     };
-    f.message = template::render(tmpl, &tctx)
-        .unwrap_or_else(|e| format!("{tmpl} (message template failed: {e})"));
+    f.message = render_or_flag(tmpl, &tctx);
     f.remediation = render_remediation(control, &tctx);
     f.evidence = evidence;
     f
@@ -310,9 +338,17 @@ fn expression_error(mut f: Finding, which: &str, e: &str) -> Finding {
     f
 }
 
+/// Marker that a template failed to render; `xdrguard test` fails any case whose finding has it.
+pub const TEMPLATE_ERROR: &str = "[template error:";
+
+/// Render, or show the raw text with the error beside it: a policy bug must be visible.
+fn render_or_flag(text: &str, ctx: &Value) -> String {
+    template::render(text, ctx).unwrap_or_else(|e| format!("{text} {TEMPLATE_ERROR} {e}]"))
+}
+
 fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
     let r = &control.policy.remediation;
-    let render = |t: &str| template::render(t, ctx).unwrap_or_else(|_| t.to_string());
+    let render = |t: &str| render_or_flag(t, ctx);
     Remediation {
         summary: render(&r.summary),
         steps: r

@@ -100,19 +100,34 @@ pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputErr
             i > n || !user.contains(&s.text)
         });
     }
-    let mut controls = Vec::new();
-    for s in sources {
-        match load_policy_file(s) {
-            Ok(c) => controls.push(c),
-            Err(mut es) => errors.append(&mut es),
+    match Catalog::from_sources(sources) {
+        Ok(c) if errors.is_empty() => Ok(c),
+        Ok(_) => Err(InputError::many(errors).expect("non-empty")),
+        Err(e) => {
+            errors.push(e);
+            Err(InputError::many(errors).expect("non-empty"))
         }
     }
-    match order(controls) {
-        Ok(c) if errors.is_empty() => Ok(Catalog { controls: c }),
-        Ok(_) => Err(InputError::many(errors).expect("non-empty")),
-        Err(mut es) => {
-            errors.append(&mut es);
-            Err(InputError::many(errors).expect("non-empty"))
+}
+
+impl Catalog {
+    /// Build a catalog from policy sources held in memory (all problems reported together).
+    pub fn from_sources(sources: Vec<SourceFile>) -> Result<Catalog, InputError> {
+        let mut errors = Vec::new();
+        let mut controls = Vec::new();
+        for s in sources {
+            match load_policy_file(s) {
+                Ok(c) => controls.push(c),
+                Err(mut es) => errors.append(&mut es),
+            }
+        }
+        match order(controls) {
+            Ok(c) if errors.is_empty() => Ok(Catalog { controls: c }),
+            Ok(_) => Err(InputError::many(errors).expect("non-empty")),
+            Err(mut es) => {
+                errors.append(&mut es);
+                Err(InputError::many(errors).expect("non-empty"))
+            }
         }
     }
 }

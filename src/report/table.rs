@@ -74,7 +74,7 @@ pub fn render(report: &Report, style: Style) -> String {
             line.push_str(" [known: in baseline]");
         }
         table.add_row(vec![
-            Cell::new(format!("{}\n{}", f.control, f.title)),
+            Cell::new(&f.control),
             Cell::new(f.severity.as_str()),
             status,
             Cell::new(line),

@@ -1,0 +1,396 @@
+//! `check` over the bundled example tenants: the statuses, evidence and exit codes a user
+//! relies on, and JSON reports that match `schemas/report.schema.json`.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use xdrguard::schema::{self, Kind};
+
+fn xdrguard() -> Command {
+    let mut c = Command::cargo_bin("xdrguard").unwrap();
+    c.env("NO_COLOR", "1");
+    c
+}
+
+/// Run `check --format json` and return (exit code, report).
+fn check(snapshot: &str, extra: &[&str]) -> (i32, Value) {
+    let path = format!("examples/snapshots/{snapshot}.json");
+    let out = xdrguard()
+        .args(["check", "--facts", &path, "--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        schema::validate(Kind::Report, &report),
+        vec![],
+        "report matches its schema"
+    );
+    (out.status.code().unwrap(), report)
+}
+
+fn statuses(report: &Value) -> BTreeMap<String, String> {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["control"].as_str().unwrap().to_string(),
+                r["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn result<'a>(report: &'a Value, id: &str) -> &'a Value {
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["control"] == id)
+        .unwrap()
+}
+
+const ALL: [&str; 22] = [
+    "XDR-LIC-01",
+    "XDR-LIC-02",
+    "XDR-ID-01",
+    "XDR-ID-02",
+    "XDR-WS-01",
+    "XDR-WS-02",
+    "XDR-SOL-01",
+    "XDR-SOL-02",
+    "XDR-MDI-01",
+    "XDR-MDI-02",
+    "XDR-RBAC-01",
+    "XDR-REQ-01",
+    "XDR-CON-01",
+    "XDR-CON-02",
+    "XDR-CON-03",
+    "XDR-CON-04",
+    "XDR-ENT-01",
+    "XDR-EVT-01",
+    "XDR-EVT-02",
+    "XDR-EVT-03",
+    "XDR-ING-01",
+    "XDR-ING-02",
+];
+
+#[test]
+fn ready_tenant_passes_everything() {
+    let (code, report) = check("ready", &[]);
+    assert_eq!(code, 0);
+    let st = statuses(&report);
+    assert_eq!(
+        st.keys().map(String::as_str).collect::<Vec<_>>().len(),
+        ALL.len()
+    );
+    for id in ALL {
+        assert_eq!(st[id], "pass", "{id}: {}", result(&report, id));
+    }
+    assert_eq!(report["verdict"], "compliant");
+    assert_eq!(report["summary"]["pass"], 22);
+    assert_eq!(report["profile"], "full");
+    assert!(report["tool"]["version"].is_string());
+}
+
+#[test]
+fn not_ready_tenant_fails_prerequisites_and_blocks_dependants() {
+    let (code, report) = check("not-ready", &[]);
+    assert_eq!(code, 1);
+    let st = statuses(&report);
+    for id in [
+        "XDR-LIC-01",
+        "XDR-ID-01",
+        "XDR-ID-02",
+        "XDR-WS-02",
+        "XDR-SOL-01",
+        "XDR-REQ-01",
+    ] {
+        assert_eq!(st[id], "fail", "{id}");
+    }
+    assert!(result(&report, "XDR-ID-02")["message"]
+        .as_str()
+        .unwrap()
+        .contains("activate the role in PIM"));
+    for id in [
+        "XDR-CON-01",
+        "XDR-CON-02",
+        "XDR-CON-03",
+        "XDR-CON-04",
+        "XDR-ENT-01",
+        "XDR-EVT-01",
+        "XDR-EVT-02",
+        "XDR-EVT-03",
+        "XDR-ING-01",
+        "XDR-ING-02",
+    ] {
+        assert_eq!(st[id], "skipped", "{id}");
+        assert!(
+            result(&report, id)["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("blocked by XDR-WS-02"),
+            "{id}"
+        );
+    }
+    assert_eq!(
+        result(&report, "XDR-SOL-02")["reason"],
+        "blocked by XDR-SOL-01 (fail)"
+    );
+    assert_eq!(
+        result(&report, "XDR-MDI-02")["reason"],
+        "blocked by XDR-MDI-01 (fail)"
+    );
+    // Every fail carries remediation a user can act on.
+    for r in report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "fail")
+    {
+        assert!(!r["remediation"]["steps"].as_array().unwrap().is_empty());
+        assert!(r["remediation"]["docs"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("https://learn.microsoft.com/"));
+        assert!(
+            !r["evidence"].as_array().unwrap().is_empty(),
+            "{}",
+            r["control"]
+        );
+    }
+}
+
+#[test]
+fn misconfigured_connector_is_named_precisely() {
+    let (code, report) = check("misconfigured", &[]);
+    assert_eq!(code, 1);
+    let st = statuses(&report);
+    for id in [
+        "XDR-LIC-01",
+        "XDR-LIC-02",
+        "XDR-ID-01",
+        "XDR-ID-02",
+        "XDR-WS-01",
+        "XDR-WS-02",
+        "XDR-SOL-01",
+        "XDR-MDI-01",
+        "XDR-REQ-01",
+    ] {
+        assert_eq!(st[id], "pass", "{id}: {}", result(&report, id));
+    }
+    for id in [
+        "XDR-CON-03",
+        "XDR-CON-04",
+        "XDR-ENT-01",
+        "XDR-EVT-01",
+        "XDR-EVT-02",
+        "XDR-SOL-02",
+        "XDR-MDI-02",
+    ] {
+        assert_eq!(st[id], "fail", "{id}");
+    }
+    let rules = result(&report, "XDR-CON-03")["evidence"]
+        .as_array()
+        .unwrap();
+    assert_eq!(
+        rules.len(),
+        2,
+        "both enabled incident creation rules are named"
+    );
+    for r in rules {
+        assert!(r["id"]
+            .as_str()
+            .unwrap()
+            .contains("/providers/Microsoft.SecurityInsights/alertRules/"));
+        assert!(!r["name"].as_str().unwrap().is_empty());
+    }
+    // The remediation command names each offending rule's resource.
+    let steps = result(&report, "XDR-CON-03")["remediation"]["steps"].to_string();
+    for r in rules {
+        assert!(steps.contains(r["id"].as_str().unwrap()), "{steps}");
+    }
+}
+
+#[test]
+fn partial_access_is_error_and_nothing_else_changes() {
+    let (code, report) = check("partial-access", &[]);
+    assert_eq!(code, 2);
+    assert_eq!(report["verdict"], "incomplete");
+    let (_, ready) = check("ready", &[]);
+    let (st, ready_st) = (statuses(&report), statuses(&ready));
+    let errors: Vec<&String> = st
+        .iter()
+        .filter(|(_, s)| *s == "error")
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!errors.is_empty());
+    for (id, s) in &st {
+        if s == "error" {
+            let reason = result(&report, id)["reason"].as_str().unwrap();
+            assert!(
+                reason.contains("Needed:") || reason.contains("missing"),
+                "{id}: {reason}"
+            );
+        } else {
+            assert_eq!(
+                s, &ready_st[id],
+                "{id} changed although its facts were readable"
+            );
+        }
+    }
+}
+
+#[test]
+fn fail_on_threshold_and_profile() {
+    // misconfigured fails only medium/high/low controls: a critical threshold lets it through.
+    let (code, _) = check("misconfigured", &["--fail-on", "critical"]);
+    assert_eq!(code, 0);
+    let (code, _) = check("misconfigured", &["--fail-on", "high"]);
+    assert_eq!(code, 1);
+    let (code, report) = check("misconfigured", &["--profile", "pre-onboarding"]);
+    assert_eq!(
+        code, 1,
+        "XDR-MDI-02 (high) and XDR-SOL-02 (low) are failing prerequisites"
+    );
+    assert_eq!(report["profile"], "pre-onboarding");
+    let st = statuses(&report);
+    assert_eq!(st["XDR-CON-03"], "skipped");
+    assert!(result(&report, "XDR-CON-03")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("outside profile pre-onboarding"));
+}
+
+#[test]
+fn config_overrides_severity_params_and_enabled() {
+    let d = tempfile::tempdir().unwrap();
+    let cfg = d.path().join("xdrguard.yaml");
+    std::fs::write(
+        &cfg,
+        "controls:\n  XDR-CON-03:\n    severity: critical\n  XDR-EVT-02:\n    params:\n      max_age: 3650d\n  XDR-CON-04:\n    enabled: false\n",
+    )
+    .unwrap();
+    let (_, report) = check("misconfigured", &["--config", cfg.to_str().unwrap()]);
+    assert_eq!(result(&report, "XDR-CON-03")["severity"], "critical");
+    // A 10-year max_age accepts old data; tables with no data at all still fail.
+    let stale = result(&report, "XDR-EVT-02")["evidence"].to_string();
+    assert!(!stale.contains("newest event at"), "{stale}");
+    assert!(stale.contains("no events received"), "{stale}");
+    assert_eq!(result(&report, "XDR-CON-04")["status"], "skipped");
+    assert_eq!(
+        result(&report, "XDR-CON-04")["reason"],
+        "disabled in configuration"
+    );
+    let (code, _) = check(
+        "misconfigured",
+        &["--config", cfg.to_str().unwrap(), "--fail-on", "critical"],
+    );
+    assert_eq!(code, 1, "the raised severity now trips a critical gate");
+}
+
+#[test]
+fn table_report_has_every_control_and_numbered_remediation() {
+    let out = xdrguard()
+        .args(["check", "--facts", "examples/snapshots/not-ready.json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for id in ALL {
+        assert!(text.contains(id), "{id} missing from the table");
+    }
+    assert!(text.contains("Remediation"));
+    assert!(text.contains("  1. portal: "), "{text}");
+    assert!(text.contains("Learn: https://learn.microsoft.com/"));
+    assert!(!text.contains("\u{1b}["), "no colour when not a terminal");
+}
+
+#[test]
+fn output_file_and_shipped_policy_tests() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("r.json");
+    let status = xdrguard()
+        .args([
+            "check",
+            "--facts",
+            "examples/snapshots/ready.json",
+            "--format",
+            "json",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(status.status.code(), Some(0));
+    assert!(status.stdout.is_empty());
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["summary"]["total"], 22);
+}
+
+#[test]
+fn every_shipped_policy_has_passing_and_failing_test_cases() {
+    let catalog = xdrguard::policy::load_catalog(&[], true).unwrap();
+    let outcome = xdrguard::policytest::run_dir(
+        &catalog,
+        std::path::Path::new("tests/policies"),
+        None,
+        false,
+    )
+    .unwrap();
+    assert!(outcome.failed.is_empty(), "{}", outcome.failed.join("\n"));
+    for c in &catalog.controls {
+        for want in ["pass", "fail"] {
+            assert!(
+                outcome.covered.contains(&format!("{}:{want}", c.policy.id)),
+                "{} has no `{want}` case",
+                c.policy.id
+            );
+        }
+    }
+}
+
+#[test]
+fn lint_accepts_the_shipped_policies_and_example_config() {
+    let out = xdrguard()
+        .args(["lint", "policies", "examples/xdrguard.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn controls_and_explain() {
+    let out = xdrguard()
+        .args(["controls", "--stage", "verification"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("XDR-ING-01") && text.contains("XDR-ING-02") && !text.contains("XDR-CON-03"),
+        "{text}"
+    );
+    let out = xdrguard().args(["explain", "XDR-CON-03"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    for want in [
+        "What is checked",
+        "Why",
+        "Params",
+        "products",
+        "Microsoft Defender Advanced Threat Protection",
+        "Remediation",
+        "learn.microsoft.com",
+        "alertRules",
+    ] {
+        assert!(text.contains(want), "{want} missing:\n{text}");
+    }
+}
