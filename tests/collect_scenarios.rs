@@ -176,9 +176,10 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
     let ras = data(&facts, "workspace_role_assignments")
         .as_array()
         .unwrap();
-    assert!(ras
-        .iter()
-        .any(|a| a["role_definition_id"] == scenarios::SENTINEL_READER));
+    assert!(ras.iter().any(|a| a["role_definition_id"]
+        .as_str()
+        .unwrap()
+        .ends_with(scenarios::SENTINEL_READER)));
 
     assert_clean_log(&fake);
     // Graph: two $batch calls (the operator's memberships need the operator's id first).
@@ -260,9 +261,13 @@ async fn operator_by_upn_is_looked_up_and_role_definitions_fetched_once() {
     );
     assert_eq!(perms["permissions"].as_array().unwrap().len(), 2);
     assert_eq!(perms["permissions"][0]["role_name"], "Contributor");
+    assert!(perms["permissions"][0]["role_definition_id"]
+        .as_str()
+        .unwrap()
+        .ends_with(scenarios::CONTRIBUTOR));
     assert_eq!(
-        perms["permissions"][0]["role_definition_id"],
-        scenarios::CONTRIBUTOR
+        data(&facts, "subscription")["id"],
+        format!("/subscriptions/{}", scenarios::SUB)
     );
     assert_eq!(
         fake.hits("GET", &paths::role_definition(scenarios::CONTRIBUTOR)),
@@ -364,7 +369,10 @@ async fn paged_lists_are_followed_to_the_last_page() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|a| a["role_definition_id"] == scenarios::SENTINEL_READER));
+        .any(|a| a["role_definition_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(scenarios::SENTINEL_READER)));
     assert_eq!(
         data(&facts, "workspace_permissions")["permissions"]
             .as_array()

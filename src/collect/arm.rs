@@ -133,9 +133,10 @@ pub fn check_requirements_body(tenant_id: &str) -> Value {
 // ---- normalisers -------------------------------------------------------------------------
 
 pub fn subscription(v: &Value) -> Result<Value, CallError> {
-    let id = opt_str(v, "subscriptionId")
-        .or_else(|| opt_str(v, "id").map(|i| last_segment(&i)))
-        .ok_or_else(|| CallError::malformed("subscription without `subscriptionId`"))?;
+    // The resource ID (`/subscriptions/{sub}`), as remediation commands use it.
+    let id = opt_str(v, "id")
+        .or_else(|| opt_str(v, "subscriptionId").map(|s| format!("/subscriptions/{s}")))
+        .ok_or_else(|| CallError::malformed("subscription without `id`"))?;
     Ok(json!({
         "id": id,
         "tenant_id": req_str(v, "tenantId")?,
@@ -293,7 +294,8 @@ pub fn role_assignment(a: &Value) -> Result<Value, CallError> {
         "id": req_str(a, "id")?,
         "principal_id": ptr_str(a, "/properties/principalId").ok_or_else(|| CallError::malformed("role assignment without `properties.principalId`"))?,
         "principal_type": ptr_str(a, "/properties/principalType"),
-        "role_definition_id": last_segment(&ptr_str(a, "/properties/roleDefinitionId").ok_or_else(|| CallError::malformed("role assignment without `properties.roleDefinitionId`"))?),
+        // Kept as ARM returns it (a full role definition ID); policies match on its GUID suffix.
+        "role_definition_id": ptr_str(a, "/properties/roleDefinitionId").ok_or_else(|| CallError::malformed("role assignment without `properties.roleDefinitionId`"))?,
         "role_name": null,
         "scope": ptr_str(a, "/properties/scope").ok_or_else(|| CallError::malformed("role assignment without `properties.scope`"))?,
     }))
@@ -312,8 +314,9 @@ pub fn distinct_definitions(assignments: &[Value]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in assignments {
         if let Some(id) = a.get("role_definition_id").and_then(Value::as_str) {
-            if !out.iter().any(|o| o == id) {
-                out.push(id.to_string());
+            let guid = last_segment(id);
+            if !out.contains(&guid) {
+                out.push(guid);
             }
         }
     }
@@ -331,9 +334,10 @@ pub fn assigned_permissions(
             .get("role_definition_id")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        let guid = last_segment(rid);
         let def = definitions
             .iter()
-            .find(|(g, _)| g == rid)
+            .find(|(g, _)| *g == guid)
             .map(|(_, d)| d)
             .ok_or_else(|| CallError::malformed(format!("no role definition {rid}")))?;
         let blocks = def

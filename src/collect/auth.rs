@@ -232,7 +232,6 @@ fn build_chain(method: AuthMethod, cloud: Cloud) -> Result<Chain, String> {
                 .filter(|_| method == AuthMethod::ManagedIdentity)
                 .map(azure_identity::UserAssignedId::ClientId),
             client_options: client_options(cloud),
-            ..Default::default()
         };
         match ManagedIdentityCredential::new(Some(opts)) {
             Ok(cred) => chain.push(("managed-identity", cred as Arc<dyn TokenCredential>)),
