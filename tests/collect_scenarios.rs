@@ -612,3 +612,80 @@ async fn redact_hides_upns_emails_and_names() {
         "ids stay: policies key on them"
     );
 }
+
+#[tokio::test]
+async fn timeouts_are_retried_then_reported() {
+    let mut t = Tenant::ready();
+    let rules = Reply::ok(json!({"value": t.items(&paths::alert_rules())}));
+    t.get(
+        paths::alert_rules(),
+        vec![rules.clone().after(Duration::from_secs(2)), rules],
+    );
+    t.get(
+        paths::settings(),
+        vec![Reply::ok(json!({"value": []})).after(Duration::from_secs(2))],
+    );
+    let fake = Fake::start(&t).await;
+    let policy = RetryPolicy {
+        timeout: Duration::from_millis(300),
+        max_attempts: 2,
+        ..fast()
+    };
+    let facts = collect(&http_for(&fake, policy), &options(None)).await;
+    assert_eq!(
+        data(&facts, "alert_rules").as_array().unwrap().len(),
+        3,
+        "second attempt in time"
+    );
+    let e = error(&facts, "settings");
+    assert_eq!(e.code, "Timeout");
+    assert!(
+        e.message.contains("gave up after 2 attempts"),
+        "{}",
+        e.message
+    );
+    assert_eq!(fake.hits("GET", &paths::settings()), 2);
+}
+
+#[tokio::test]
+async fn no_credential_means_every_section_errors_without_a_request() {
+    let fake = Fake::start(&Tenant::ready()).await;
+    let e = Endpoints::new(
+        Cloud::Public,
+        Some(&fake.uri()),
+        Some(&fake.uri()),
+        Some(&fake.uri()),
+    )
+    .unwrap();
+    // Client-secret auth with none of its variables set: no credential can be built.
+    for v in [
+        "AZURE_TENANT_ID",
+        "AZURE_CLIENT_ID",
+        "AZURE_CLIENT_SECRET",
+        xdrguard::collect::auth::TOKEN_ENV,
+    ] {
+        assert!(
+            std::env::var_os(v).is_none(),
+            "{v} set in the test environment"
+        );
+    }
+    let tokens = Tokens::from_env(xdrguard::collect::auth::AuthMethod::ClientSecret, e.clone());
+    let http = Http::new(e, tokens, 16, fast(), Progress::hidden()).unwrap();
+    let facts = collect(&http, &options(None)).await;
+    assert_valid(&facts);
+    for (name, s) in &facts.sections {
+        match s {
+            Section::Error(err) => assert!(
+                err.code == "AuthenticationFailed"
+                    || err.code == "OperatorUnknown"
+                    || err.code == "DependencyFailed",
+                "{name}: {err:?}"
+            ),
+            Section::Data(_) => panic!("{name} read without a token"),
+        }
+    }
+    assert!(error(&facts, "tenant")
+        .message
+        .contains("AZURE_CLIENT_SECRET"));
+    assert_eq!(fake.http_requests(), 0);
+}

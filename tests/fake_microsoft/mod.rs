@@ -23,6 +23,8 @@ pub struct Reply {
     pub status: u16,
     pub body: Body,
     pub headers: Vec<(String, String)>,
+    /// Answer this late (a slow or hanging server).
+    pub delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -38,6 +40,7 @@ impl Reply {
             status,
             body: Body::Json(v),
             headers: vec![],
+            delay: None,
         }
     }
     pub fn ok(v: Value) -> Self {
@@ -48,6 +51,7 @@ impl Reply {
             status,
             body: Body::Raw(text.into()),
             headers: vec![],
+            delay: None,
         }
     }
     pub fn empty(status: u16) -> Self {
@@ -55,11 +59,17 @@ impl Reply {
             status,
             body: Body::Empty,
             headers: vec![],
+            delay: None,
         }
     }
     /// An error in the `{"error":{"code","message"}}` shape all three APIs use.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
         Self::json(status, json!({"error": {"code": code, "message": message}}))
+    }
+    /// This answer, `d` late.
+    pub fn after(mut self, d: Duration) -> Self {
+        self.delay = Some(d);
+        self
     }
     /// 429 with Retry-After, shaped like Graph's published throttling answer.
     pub fn throttled(retry_after_secs: u32) -> Self {
@@ -154,12 +164,12 @@ impl Respond for Responder {
             body: body.clone(),
         });
         let delay = *self.0.delay.lock().unwrap();
-        let template = if k == "POST /v1.0/$batch" {
-            self.batch(body.as_ref(), authorization)
+        if k == "POST /v1.0/$batch" {
+            self.batch(body.as_ref(), authorization).set_delay(delay)
         } else {
-            to_template(&self.0.next(&k))
-        };
-        template.set_delay(delay)
+            let reply = self.0.next(&k);
+            to_template(&reply).set_delay(reply.delay.unwrap_or_default().max(delay))
+        }
     }
 }
 
