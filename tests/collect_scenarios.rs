@@ -689,3 +689,29 @@ async fn no_credential_means_every_section_errors_without_a_request() {
         .contains("AZURE_CLIENT_SECRET"));
     assert_eq!(fake.http_requests(), 0);
 }
+
+#[tokio::test]
+async fn without_the_subscription_the_pre_check_uses_the_graph_tenant() {
+    let mut t = Tenant::ready();
+    t.get(
+        paths::subscription(),
+        vec![Reply::error(403, "AuthorizationFailed", "The client does not have authorization to perform action 'Microsoft.Resources/subscriptions/read'")],
+    );
+    let (facts, fake, _) = run(&t, None).await;
+    let e = error(&facts, "subscription");
+    assert_eq!(
+        e.permission.as_deref(),
+        xdrguard::facts::catalog::section("subscription").map(|s| s.permission)
+    );
+    assert_eq!(
+        data(&facts, "connector_requirements")["license_state"],
+        "Valid"
+    );
+    let check = fake
+        .log()
+        .into_iter()
+        .find(|l| l.key.contains("dataConnectorsCheckRequirements"))
+        .unwrap();
+    assert_eq!(check.body.unwrap()["properties"]["tenantId"], TENANT);
+    assert_eq!(facts.target.tenant_id.as_deref(), Some(TENANT));
+}

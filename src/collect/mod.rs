@@ -59,10 +59,11 @@ fn got(name: &'static str, result: Res, call: impl Into<String>) -> Got {
 pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
     let paths = arm::Paths::new(&opts.workspace);
     let (op_tx, op_rx) = oneshot::channel();
+    let (tenant_tx, tenant_rx) = oneshot::channel();
     let (graph, arm_lists, (sub, req), (ws, ing), perms) = futures::join!(
-        graph_sections(http, opts, op_tx),
+        graph_sections(http, opts, op_tx, tenant_tx),
         arm_lists(http, &paths),
-        subscription_and_requirements(http, &paths),
+        subscription_and_requirements(http, &paths, tenant_rx),
         workspace_and_ingestion(http, &paths, &opts.required_tables),
         workspace_permissions(http, &paths, opts, op_rx),
     );
@@ -145,6 +146,7 @@ async fn graph_sections(
     http: &Http,
     opts: &Options,
     op_tx: oneshot::Sender<Result<String, CallError>>,
+    tenant_tx: oneshot::Sender<Option<String>>,
 ) -> Vec<Got> {
     let (op_path, op_source) = match &opts.operator {
         None => (format!("/me?{}", graph::OPERATOR_SELECT), "me"),
@@ -186,12 +188,16 @@ async fn graph_sections(
         r.next()
             .unwrap_or_else(|| Err(CallError::malformed("no answer")))
     };
+    let tenant = next().and_then(|v| graph::tenant(&v));
+    let _ = tenant_tx.send(
+        tenant
+            .as_ref()
+            .ok()
+            .and_then(|t| t["id"].as_str())
+            .map(str::to_string),
+    );
     let mut out = vec![
-        got(
-            "tenant",
-            next().and_then(|v| graph::tenant(&v)),
-            call(&first[0].path),
-        ),
+        got("tenant", tenant, call(&first[0].path)),
         got(
             "licenses",
             next().and_then(|v| graph::licenses(&v)),
@@ -334,17 +340,36 @@ async fn arm_get(http: &Http, path: &str) -> Res {
     http.get(Api::Arm, &url).await
 }
 
-/// The subscription (for the tenant id), then the connector pre-check for that tenant.
-async fn subscription_and_requirements(http: &Http, p: &arm::Paths) -> (Got, Got) {
+/// The subscription (for the workspace's tenant id), then the connector pre-check for that
+/// tenant. Without the subscription (no Reader on it), the signed-in tenant from Graph is
+/// the best remaining answer: the connector can only connect that tenant anyway.
+async fn subscription_and_requirements(
+    http: &Http,
+    p: &arm::Paths,
+    graph_tenant: oneshot::Receiver<Option<String>>,
+) -> (Got, Got) {
     let path = p.subscription();
     let sub = arm_get(http, &path)
         .await
         .and_then(|v| arm::subscription(&v));
     let check_path = p.check_requirements();
-    let req = match &sub {
-        Ok(s) => {
-            let tenant = s["tenant_id"].as_str().unwrap_or_default();
-            let body = arm::check_requirements_body(tenant);
+    let tenant = match &sub {
+        Ok(s) => Ok(s["tenant_id"].as_str().unwrap_or_default().to_string()),
+        Err(e) => match graph_tenant.await {
+            Ok(Some(t)) => Ok(t),
+            _ => Err(CallError {
+                code: "DependencyFailed".into(),
+                message: format!(
+                    "the tenant id comes from the subscription or /organization, and neither could be read: {} ({})",
+                    e.message, e.code
+                ),
+                status: e.status,
+            }),
+        },
+    };
+    let req = match tenant {
+        Ok(tenant) => {
+            let body = arm::check_requirements_body(&tenant);
             match http.endpoints.url(Api::Arm, &check_path) {
                 Ok(url) => match http.json(Api::Arm, Method::POST, &url, Some(&body)).await {
                     Ok(Some(v)) => arm::connector_requirements(&v),
@@ -354,14 +379,7 @@ async fn subscription_and_requirements(http: &Http, p: &arm::Paths) -> (Got, Got
                 Err(e) => Err(CallError::new("BadUrl", e, None)),
             }
         }
-        Err(e) => Err(CallError {
-            code: "DependencyFailed".into(),
-            message: format!(
-                "the tenant id comes from the subscription, which could not be read: {} ({})",
-                e.message, e.code
-            ),
-            status: e.status,
-        }),
+        Err(e) => Err(e),
     };
     (
         got("subscription", sub, format!("GET {path}")),
