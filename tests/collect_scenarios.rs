@@ -715,3 +715,42 @@ async fn without_the_subscription_the_pre_check_uses_the_graph_tenant() {
     assert_eq!(check.body.unwrap()["properties"]["tenantId"], TENANT);
     assert_eq!(facts.target.tenant_id.as_deref(), Some(TENANT));
 }
+
+#[tokio::test]
+async fn batches_hold_at_most_twenty_requests() {
+    use xdrguard::collect::graph::{batch, GraphGet};
+    let mut t = Tenant::ready();
+    for i in 0..25 {
+        t.get(
+            format!("/v1.0/users/u{i}"),
+            vec![Reply::ok(json!({"id": format!("u{i}")}))],
+        );
+    }
+    let fake = Fake::start(&t).await;
+    let http = http_for(&fake, fast());
+    let gets: Vec<GraphGet> = (0..25)
+        .map(|i| GraphGet::one(format!("/users/u{i}")))
+        .collect();
+    let answers = batch(&http, &gets).await;
+    for (i, a) in answers.iter().enumerate() {
+        assert_eq!(
+            a.as_ref().unwrap()["id"],
+            format!("u{i}"),
+            "answers keep request order"
+        );
+    }
+    let sizes: Vec<usize> = fake
+        .log()
+        .iter()
+        .filter(|l| l.key == "POST /v1.0/$batch")
+        .map(|l| {
+            l.body.as_ref().unwrap()["requests"]
+                .as_array()
+                .unwrap()
+                .len()
+        })
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 25);
+    assert!(sizes.iter().all(|n| *n <= 20), "{sizes:?}");
+    assert!(fake.duplicates().is_empty());
+}
