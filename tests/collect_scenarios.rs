@@ -754,3 +754,31 @@ async fn batches_hold_at_most_twenty_requests() {
     assert!(sizes.iter().all(|n| *n <= 20), "{sizes:?}");
     assert!(fake.duplicates().is_empty());
 }
+
+#[tokio::test]
+async fn redact_also_covers_error_messages_and_calls() {
+    // A failed lookup by UPN puts the UPN in the error's call and message.
+    let mut t = Tenant::ready();
+    t.get(
+        paths::user(OPERATOR_UPN),
+        vec![Reply::error(
+            404,
+            "Request_ResourceNotFound",
+            "Resource 'AdeleV@contoso.com' does not exist",
+        )],
+    );
+    let fake = Fake::start(&t).await;
+    let http = http_for(&fake, fast());
+    let mut opts = options(Some(OPERATOR_UPN));
+    opts.redact = true;
+    let facts = collect(&http, &opts).await;
+    let text = serde_json::to_string(&facts).unwrap();
+    assert!(!text.contains("AdeleV"), "{text}");
+    let e = error(&facts, "operator");
+    assert!(
+        e.message.starts_with("Resource 'redacted:"),
+        "{}",
+        e.message
+    );
+    assert!(e.call.as_deref().unwrap().contains("/users/redacted:"));
+}

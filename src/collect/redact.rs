@@ -30,7 +30,10 @@ pub fn facts(doc: &mut FactsDocument) {
     for section in doc.sections.values_mut() {
         match section {
             Section::Data(v) => emails_in(v),
-            Section::Error(e) => e.message = emails(&e.message),
+            Section::Error(e) => {
+                e.message = emails(&e.message);
+                e.call = e.call.as_deref().map(emails);
+            }
         }
     }
     doc.target.redacted = true;
@@ -69,6 +72,10 @@ pub fn emails(text: &str) -> String {
             while end < chars.len() && domain_char(chars[end]) {
                 end += 1;
             }
+            // A quote before the address is punctuation, not part of it.
+            while start < i && chars[start] == '\'' {
+                start += 1;
+            }
             while end > i + 1 && chars[end - 1] == '.' {
                 end -= 1;
             }
@@ -99,6 +106,7 @@ mod tests {
         assert!(a.starts_with("owner redacted:") && a.ends_with(", see x."));
         assert_eq!(hash("AdeleV@contoso.com"), hash("adelev@contoso.com "));
         assert_eq!(emails("no address @ here"), "no address @ here");
+        assert_eq!(emails("'a@b.com'"), format!("'{}'", hash("a@b.com")));
         assert_eq!(
             emails("guest_x.com#EXT#@t.onmicrosoft.com"),
             hash("guest_x.com#EXT#@t.onmicrosoft.com")
