@@ -191,6 +191,7 @@ fn run_file(
                 f.message,
                 f.reason
                     .as_deref()
+                    .filter(|r| *r != f.message)
                     .map(|r| format!("; {r}"))
                     .unwrap_or_default()
             ));

@@ -56,27 +56,46 @@ fn validator(kind: Kind) -> &'static jsonschema::Validator {
     })
 }
 
+/// The most specific violation behind an error: for `oneOf`/`anyOf`, the deepest error of
+/// the branch that got furthest (e.g. the bad field inside `data`, not "matches no branch").
+fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
+    use jsonschema::error::ValidationErrorKind as K;
+    match e.kind() {
+        K::OneOfNotValid { context } | K::AnyOf { context } if !context.is_empty() => {
+            let deepest = context
+                .iter()
+                .flatten()
+                .max_by_key(|sub| sub.instance_path().to_string().matches('/').count());
+            if let Some(sub) = deepest {
+                return violation(sub);
+            }
+        }
+        _ => {}
+    }
+    let mut pointer = e.instance_path().to_string();
+    // Point at the unexpected key itself, not at the object that holds it.
+    if let K::AdditionalProperties { unexpected } = e.kind() {
+        if let Some(k) = unexpected.first() {
+            pointer = format!("{pointer}/{}", crate::yaml::pointer_segment(k));
+        }
+    }
+    let mut message = e.to_string();
+    if message.chars().count() > MAX_MESSAGE {
+        message = message.chars().take(MAX_MESSAGE).collect::<String>() + "…";
+    }
+    Violation { pointer, message }
+}
+
+/// Messages quote the offending value; keep a huge one from flooding the terminal.
+const MAX_MESSAGE: usize = 240;
+
 /// Validate `instance`; violations are sorted by position and capped so a hostile
 /// document cannot flood the terminal.
 pub fn validate(kind: Kind, instance: &Value) -> Vec<Violation> {
     let mut out: Vec<Violation> = validator(kind)
         .iter_errors(instance)
         .take(50)
-        .map(|e| {
-            let mut pointer = e.instance_path().to_string();
-            // Point at the unexpected key itself, not at the object that holds it.
-            if let jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } =
-                e.kind()
-            {
-                if let Some(k) = unexpected.first() {
-                    pointer = format!("{pointer}/{}", crate::yaml::pointer_segment(k));
-                }
-            }
-            Violation {
-                pointer,
-                message: e.to_string(),
-            }
-        })
+        .map(|e| violation(&e))
         .collect();
     // `oneOf` failures repeat the deeper error; keep the most specific per pointer.
     out.sort_by(|a, b| a.pointer.cmp(&b.pointer));

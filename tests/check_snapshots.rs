@@ -12,6 +12,16 @@ fn xdrguard() -> Command {
     c
 }
 
+/// Run xdrguard with `args`; (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = xdrguard().args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Run `check --format json` and return (exit code, report).
 fn check(snapshot: &str, extra: &[&str]) -> (i32, Value) {
     let path = format!("examples/snapshots/{snapshot}.json");
@@ -294,12 +304,8 @@ fn config_overrides_severity_params_and_enabled() {
 
 #[test]
 fn table_report_has_every_control_and_numbered_remediation() {
-    let out = xdrguard()
-        .args(["check", "--facts", "examples/snapshots/not-ready.json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, _) = run(&["check", "--facts", "examples/snapshots/not-ready.json"]);
+    assert_eq!(code, 1);
     for id in ALL {
         assert!(text.contains(id), "{id} missing from the table");
     }
@@ -355,32 +361,19 @@ fn every_shipped_policy_has_passing_and_failing_test_cases() {
 
 #[test]
 fn lint_accepts_the_shipped_policies_and_example_config() {
-    let out = xdrguard()
-        .args(["lint", "policies", "examples/xdrguard.yaml"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (code, _, err) = run(&["lint", "policies", "examples/xdrguard.yaml"]);
+    assert_eq!(code, 0, "{err}");
 }
 
 #[test]
 fn controls_and_explain() {
-    let out = xdrguard()
-        .args(["controls", "--stage", "verification"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (_, text, _) = run(&["controls", "--stage", "verification"]);
     assert!(
         text.contains("XDR-ING-01") && text.contains("XDR-ING-02") && !text.contains("XDR-CON-03"),
         "{text}"
     );
-    let out = xdrguard().args(["explain", "XDR-CON-03"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0));
-    let text = String::from_utf8(out.stdout).unwrap();
+    let (code, text, _) = run(&["explain", "XDR-CON-03"]);
+    assert_eq!(code, 0);
     for want in [
         "What is checked",
         "Why",
@@ -393,4 +386,51 @@ fn controls_and_explain() {
     ] {
         assert!(text.contains(want), "{want} missing:\n{text}");
     }
+}
+
+#[test]
+fn the_readme_custom_policy_example_lints_tests_and_runs() {
+    let (code, _, err) = run(&[
+        "lint",
+        "examples/custom-policies",
+        "examples/custom-policies/tests",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(&[
+        "test",
+        "examples/custom-policies/tests",
+        "--policies",
+        "examples/custom-policies",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    let (code, report) = check("ready", &["--policies", "examples/custom-policies"]);
+    assert_eq!(code, 0);
+    assert_eq!(result(&report, "ACME-CON-01")["status"], "pass");
+    assert_eq!(
+        result(&report, "ACME-CON-01")["policy_file"]
+            .as_str()
+            .unwrap(),
+        "examples/custom-policies/ACME-CON-01.yaml"
+    );
+}
+
+#[test]
+fn a_failing_policy_test_case_exits_1() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("t.yaml"),
+        format!(
+            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let (code, text, _) = run(&["test", d.path().to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains("FAILED") && text.contains("expected fail, got pass"),
+        "{text}"
+    );
+    assert!(text.contains("0 passed, 1 failed"), "{text}");
 }

@@ -227,13 +227,13 @@ fn evaluate_one(
     }
     let mut tctx = json!({
         "target": target,
-        "params": params_for_templates(control, &eff.params),
+        "params": Value::Object(eff.params.clone()),
         "violations": [],
         "count": 0,
         "names": "",
     });
-    f.remediation = render_remediation(control, &tctx);
     if !unreadable.is_empty() {
+        f.remediation = render_remediation(control, &tctx);
         f.status = Status::Error;
         f.message = "facts could not be read; the control cannot be evaluated".into();
         f.reason = Some(unreadable.join("; "));
@@ -382,10 +382,6 @@ fn params_to_cel(control: &Control, params: &Map<String, Value>) -> CelValue {
         map.insert(::cel::objects::Key::String(Arc::new(k.clone())), value);
     }
     CelValue::Map(::cel::objects::Map { map: Arc::new(map) })
-}
-
-fn params_for_templates(_control: &Control, params: &Map<String, Value>) -> Value {
-    Value::Object(params.clone())
 }
 
 /// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.

@@ -115,8 +115,8 @@ impl Catalog {
     pub fn from_sources(sources: Vec<SourceFile>) -> Result<Catalog, InputError> {
         let mut errors = Vec::new();
         let mut controls = Vec::new();
-        for s in sources {
-            match load_policy_file(s) {
+        for result in load_all(sources) {
+            match result {
                 Ok(c) => controls.push(c),
                 Err(mut es) => errors.append(&mut es),
             }
@@ -130,6 +130,34 @@ impl Catalog {
             }
         }
     }
+}
+
+/// Load policy files on every core: compiling CEL dominates start-up, and files are independent.
+/// Results keep the order of `sources`.
+fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sources.len().max(1));
+    if workers <= 1 {
+        return sources.into_iter().map(load_policy_file).collect();
+    }
+    let chunk = sources.len().div_ceil(workers);
+    let mut chunks: Vec<Vec<SourceFile>> = Vec::new();
+    let mut rest = sources;
+    while !rest.is_empty() {
+        let tail = rest.split_off(chunk.min(rest.len()));
+        chunks.push(std::mem::replace(&mut rest, tail));
+    }
+    std::thread::scope(|s| {
+        let handles: Vec<_> = chunks
+            .into_iter()
+            .map(|c| s.spawn(move || c.into_iter().map(load_policy_file).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("policy loading does not panic"))
+            .collect()
+    })
 }
 
 /// Parse, validate and compile one policy file.
