@@ -542,3 +542,25 @@ fn permissions_come_from_the_catalog() {
         xdrguard::facts::catalog::SECTIONS.len()
     );
 }
+
+/// `audit` flattens `check`'s options next to the source options: clap must find no clash
+/// (a future option of `check` with the same name as a source option would fail here).
+#[test]
+fn audit_takes_every_option_of_check() {
+    use clap::CommandFactory;
+    let cmd = xdrguard::cli::Cli::command();
+    cmd.clone().debug_assert();
+    let long = |name: &str| -> Vec<String> {
+        let sub = cmd
+            .get_subcommands()
+            .find(|c| c.get_name() == name)
+            .unwrap();
+        sub.get_arguments()
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .collect()
+    };
+    let audit = long("audit");
+    for opt in long("check").into_iter().filter(|o| o != "facts") {
+        assert!(audit.contains(&opt), "audit lacks --{opt}");
+    }
+}
