@@ -17,6 +17,8 @@ const RUNS: usize = 5;
 
 struct Sample {
     wall: Duration,
+    /// Collection alone (sign-in to facts), as the summary line on stderr reports it.
+    collect: Option<Duration>,
     http_requests: usize,
     logical_calls: usize,
     peak_rss_kib: Option<u64>,
@@ -34,16 +36,16 @@ async fn once(concurrency: &str) -> Sample {
     let ws = scenarios::workspace_id();
     let uri = fake.uri();
     let concurrency = concurrency.to_string();
-    let (wall, peak) = tokio::task::spawn_blocking(move || {
+    let (wall, peak, collect) = tokio::task::spawn_blocking(move || {
         let started = Instant::now();
         let mut child = Command::new(env!("CARGO_BIN_EXE_xdrguard"))
+            // Not --quiet: stderr carries the summary line with collection's own time.
             .args([
                 "audit",
                 "--workspace",
                 &ws,
                 "--format",
                 "json",
-                "--quiet",
                 "--concurrency",
                 &concurrency,
             ])
@@ -52,7 +54,7 @@ async fn once(concurrency: &str) -> Sample {
             .env("XDRGUARD_ARM_URL", &uri)
             .env("XDRGUARD_LOG_ANALYTICS_URL", &uri)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("run xdrguard");
         let pid = child.id();
@@ -71,13 +73,18 @@ async fn once(concurrency: &str) -> Sample {
             }
             std::thread::sleep(Duration::from_millis(1));
         }
-        (started.elapsed(), peak)
+        let wall = started.elapsed();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().expect("piped"), &mut stderr)
+            .expect("stderr");
+        (wall, peak, collect_time(&stderr))
     })
     .await
     .unwrap();
     assert!(fake.writes().is_empty() && fake.duplicates().is_empty() && fake.misses().is_empty());
     Sample {
         wall,
+        collect,
         http_requests: fake.http_requests(),
         logical_calls: fake
             .log()
@@ -93,6 +100,8 @@ fn report(title: &str, samples: &[Sample]) {
     walls.sort();
     let median = walls[walls.len() / 2];
     let peak = samples.iter().filter_map(|s| s.peak_rss_kib).max();
+    let mut collects: Vec<Duration> = samples.iter().filter_map(|s| s.collect).collect();
+    collects.sort();
     println!("{title}");
     println!(
         "  wall time (median of {RUNS}): {:>7.1} ms  (min {:.1}, max {:.1})",
@@ -105,6 +114,13 @@ fn report(title: &str, samples: &[Sample]) {
         LATENCY.as_millis(),
         median.as_secs_f64() / LATENCY.as_secs_f64()
     );
+    if let Some(c) = collects.get(collects.len() / 2) {
+        println!(
+            "  of which collection:         {:>7.1} ms  = {:.1} round trips (the rest: process start, policies, report)",
+            ms(*c),
+            c.as_secs_f64() / LATENCY.as_secs_f64()
+        );
+    }
     println!(
         "  HTTP requests:               {:>7}",
         samples[0].http_requests
@@ -120,6 +136,13 @@ fn report(title: &str, samples: &[Sample]) {
         ),
         None => println!("  peak RSS: unavailable (no /proc)"),
     }
+}
+
+/// `collected 21 sections in 0.12s (…)` → 0.12 s.
+fn collect_time(stderr: &str) -> Option<Duration> {
+    let rest = stderr.split(" sections in ").nth(1)?;
+    let secs: f64 = rest.split('s').next()?.parse().ok()?;
+    Some(Duration::from_secs_f64(secs))
 }
 
 fn ms(d: Duration) -> f64 {
