@@ -119,7 +119,9 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
 fn section_error(name: &str, e: CallError, call: String, http: &Http) -> SectionError {
     let info = catalog::section(name);
     let mut message = http.scrub(&e.message);
-    if e.status == Some(403) && info.map(|i| i.api) == Some(Api::Graph) {
+    // Only for the call's own 403, not for one inherited from the operator lookup.
+    let own = e.code != "OperatorUnknown" && e.code != "DependencyFailed";
+    if own && e.status == Some(403) && info.map(|i| i.api) == Some(Api::Graph) {
         message.push_str(" (Graph answers 403 for a missing permission or a missing license)");
     }
     SectionError {
