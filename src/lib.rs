@@ -4,11 +4,14 @@
 //! Data flows one way: policies + facts → [`eval`] → [`finding`]s → [`report`]ers.
 //! Collection produces facts and knows nothing of policies.
 
+pub mod baseline;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod diagnostic;
+pub mod drift;
 pub mod eval;
+pub mod exceptions;
 pub mod facts;
 pub mod finding;
 pub mod policy;

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::diagnostic::{InputError, SourceFile};
+use crate::exceptions::Exceptions;
 use crate::policy::load::policy_files;
 use crate::policy::load_catalog;
 use crate::schema;
@@ -38,6 +39,21 @@ fn kind_of(value: &serde_json::Value) -> FileKind {
     } else {
         FileKind::Policy
     }
+}
+
+fn schema_errors(doc: &yaml::Document, kind: schema::Kind) -> Vec<InputError> {
+    schema::validate(kind, &doc.value)
+        .into_iter()
+        .map(|v| {
+            doc.error_at_key(
+                "xdrguard::lint::schema",
+                &v.pointer,
+                format!("does not match its schema: {}", v.message),
+                "here",
+                "see schemas/ for the format",
+            )
+        })
+        .collect()
 }
 
 pub fn run(args: LintArgs) -> Result<u8, InputError> {
@@ -82,16 +98,25 @@ pub fn run(args: LintArgs) -> Result<u8, InputError> {
             }
         }
     }
+    let today = super::check::now()?.date_naive();
     for (doc, kind) in others {
-        for v in schema::validate(kind, &doc.value) {
-            errors.push(doc.error_at_key(
-                "xdrguard::lint::schema",
-                &v.pointer,
-                format!("does not match its schema: {}", v.message),
-                "here",
-                "see schemas/ for the format",
-            ));
+        if kind == schema::Kind::Exceptions {
+            // Schema and meaning (known control IDs, real dates, no duplicates); expiry is
+            // a state, not a mistake in the file, so it is a warning.
+            match &catalog {
+                Some(catalog) => match Exceptions::from_document(&doc, catalog) {
+                    Ok(ex) => {
+                        for w in ex.expiry_warnings(today) {
+                            eprintln!("warning: {w}");
+                        }
+                    }
+                    Err(e) => errors.push(e),
+                },
+                None => errors.extend(schema_errors(&doc, kind)),
+            }
+            continue;
         }
+        errors.extend(schema_errors(&doc, kind));
     }
     let problems: usize = errors.iter().map(InputError::count).sum();
     let controls = catalog.as_ref().map_or(0, |c| c.controls.len());

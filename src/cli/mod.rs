@@ -4,6 +4,7 @@ mod audit;
 mod check;
 mod collect;
 mod controls;
+mod diff;
 mod explain;
 mod lint;
 mod permissions;
@@ -34,6 +35,12 @@ const EXIT_CODES: &str = "Exit codes:
   2  no such fail, but some control could not be evaluated (error)
   3  bad input or usage (policy, facts, config, exceptions, arguments)";
 
+const DIFF_EXIT_CODES: &str = "Exit codes:
+  0  nothing regressed
+  1  something regressed: a control newly fails, a failing control has new offending items,
+     or a passing control can no longer be evaluated
+  3  bad input (a file is not an xdrguard JSON report)";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "xdrguard",
@@ -51,6 +58,9 @@ pub enum Command {
     /// Evaluate the controls over a facts document and report
     #[command(after_help = EXIT_CODES)]
     Check(check::CheckArgs),
+    /// Compare two JSON reports: newly failing, resolved, status and evidence changes
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(diff::DiffArgs),
     /// Validate policy and config files (schema and meaning), with diagnostics
     Lint(lint::LintArgs),
     /// List the controls
@@ -115,6 +125,7 @@ pub fn print_error(e: InputError) {
 fn run(cli: Cli) -> Result<u8, InputError> {
     match cli.command {
         Command::Check(a) => check::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Controls(a) => controls::run(a),
         Command::Explain(a) => explain::run(a),

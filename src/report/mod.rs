@@ -1,7 +1,14 @@
 //! Reports: the one `Report` model every output format is rendered from.
 //! Reporters only format findings; they decide nothing.
 
+pub mod csv;
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
+#[doc(hidden)]
+pub mod sample;
+pub mod sarif;
 pub mod table;
 
 use crate::facts::{FactsDocument, ToolInfo};

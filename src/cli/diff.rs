@@ -1,0 +1,43 @@
+//! `xdrguard diff OLD NEW`: drift between two JSON reports; exit 1 when anything regressed.
+
+use crate::baseline::load_report;
+use crate::diagnostic::InputError;
+use crate::drift;
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    Table,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier JSON report
+    #[arg(value_name = "OLD")]
+    pub old: PathBuf,
+    /// The later JSON report
+    #[arg(value_name = "NEW")]
+    pub new: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: DiffFormat,
+    /// Write the drift here instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+pub fn run(args: DiffArgs) -> Result<u8, InputError> {
+    let old = load_report(&args.old)?;
+    let new = load_report(&args.new)?;
+    let d = drift::diff(&old, &new);
+    let text = match args.format {
+        DiffFormat::Table => d.render_table(),
+        DiffFormat::Markdown => d.render_markdown(),
+        DiffFormat::Json => d.render_json(),
+    };
+    super::check::write_output(args.output.as_deref(), &text)?;
+    Ok(d.exit_code())
+}

@@ -1,0 +1,389 @@
+//! Drift between two JSON reports: what newly fails, what was resolved, what changed status,
+//! and whose evidence changed. Findings are matched by the baseline fingerprint (control +
+//! scope), never by display names.
+//!
+//! A *regression* (exit 1 from `diff`) is: a control that now fails and did not before (or is
+//! new and failing), a failing control with new offending items, or a passing control that can
+//! no longer be evaluated (pass → error: the guarantee is gone).
+
+use crate::baseline::fingerprint;
+use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::report::markdown::inline;
+use crate::report::Report;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Fails now; did not fail (or did not exist) before.
+    NewlyFailing,
+    /// Failed before; passes now.
+    Resolved,
+    /// Any other status change (e.g. fail → waived, pass → error, skipped → pass).
+    StatusChanged,
+    /// Same status, different evidence.
+    EvidenceChanged,
+    /// Only in the old report (e.g. control removed or profile changed), and did not fail.
+    Removed,
+    /// Only in the new report, and does not fail.
+    Added,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::NewlyFailing => "newly failing",
+            ChangeKind::Resolved => "resolved",
+            ChangeKind::StatusChanged => "status changed",
+            ChangeKind::EvidenceChanged => "evidence changed",
+            ChangeKind::Removed => "removed",
+            ChangeKind::Added => "added",
+        }
+    }
+}
+
+/// One control whose outcome differs between the two runs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub kind: ChangeKind,
+    pub control: String,
+    pub title: String,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    pub old_status: Option<Status>,
+    pub new_status: Option<Status>,
+    /// Offending items present now and not before.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_added: Vec<Evidence>,
+    /// Offending items present before and not now.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_removed: Vec<Evidence>,
+    /// Whether this change makes `diff` exit 1.
+    pub regression: bool,
+}
+
+/// The comparison of two reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Drift {
+    pub old_generated_at: chrono::DateTime<chrono::Utc>,
+    pub new_generated_at: chrono::DateTime<chrono::Utc>,
+    pub old_verdict: &'static str,
+    pub new_verdict: &'static str,
+    pub regressed: bool,
+    pub changes: Vec<Change>,
+}
+
+/// Evidence identity: the item's ID and what is wrong with it.
+fn evidence_key(e: &Evidence) -> (&str, &str) {
+    (e.id.as_str(), e.detail.as_str())
+}
+
+fn minus(a: &[Evidence], b: &[Evidence]) -> Vec<Evidence> {
+    a.iter()
+        .filter(|e| !b.iter().any(|o| evidence_key(o) == evidence_key(e)))
+        .cloned()
+        .collect()
+}
+
+fn change(kind: ChangeKind, old: Option<&Finding>, new: Option<&Finding>) -> Change {
+    let f = new.or(old).expect("one side exists");
+    let empty: &[Evidence] = &[];
+    let old_ev = old.map_or(empty, |o| o.evidence.as_slice());
+    let new_ev = new.map_or(empty, |n| n.evidence.as_slice());
+    let evidence_added = minus(new_ev, old_ev);
+    let evidence_removed = minus(old_ev, new_ev);
+    let regression = match kind {
+        ChangeKind::NewlyFailing => true,
+        ChangeKind::EvidenceChanged => {
+            new.is_some_and(|n| n.status == Status::Fail) && !evidence_added.is_empty()
+        }
+        ChangeKind::StatusChanged => {
+            old.is_some_and(|o| o.status == Status::Pass)
+                && new.is_some_and(|n| n.status == Status::Error)
+        }
+        _ => false,
+    };
+    Change {
+        kind,
+        control: f.control.clone(),
+        title: f.title.clone(),
+        severity: f.severity,
+        scope: f.scope.clone(),
+        old_status: old.map(|o| o.status),
+        new_status: new.map(|n| n.status),
+        evidence_added,
+        evidence_removed,
+        regression,
+    }
+}
+
+/// Compare `old` with `new`.
+pub fn diff(old: &Report, new: &Report) -> Drift {
+    let old_by: HashMap<String, &Finding> = old
+        .results
+        .iter()
+        .map(|f| (fingerprint(f, old), f))
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut changes = Vec::new();
+    for n in &new.results {
+        let key = fingerprint(n, new);
+        seen.insert(key.clone());
+        let o = old_by.get(&key).copied();
+        let kind = match o {
+            None if n.status == Status::Fail => Some(ChangeKind::NewlyFailing),
+            None => Some(ChangeKind::Added),
+            Some(o) if o.status == n.status => {
+                let differs = !minus(&n.evidence, &o.evidence).is_empty()
+                    || !minus(&o.evidence, &n.evidence).is_empty();
+                differs.then_some(ChangeKind::EvidenceChanged)
+            }
+            Some(_) if n.status == Status::Fail => Some(ChangeKind::NewlyFailing),
+            Some(o) if o.status == Status::Fail && n.status == Status::Pass => {
+                Some(ChangeKind::Resolved)
+            }
+            Some(_) => Some(ChangeKind::StatusChanged),
+        };
+        if let Some(kind) = kind {
+            changes.push(change(kind, o, Some(n)));
+        }
+    }
+    for o in &old.results {
+        if !seen.contains(&fingerprint(o, old)) {
+            let kind = if o.status == Status::Fail {
+                ChangeKind::Resolved
+            } else {
+                ChangeKind::Removed
+            };
+            changes.push(change(kind, Some(o), None));
+        }
+    }
+    changes.sort_by(|a, b| {
+        (a.kind, std::cmp::Reverse(a.severity), &a.control).cmp(&(
+            b.kind,
+            std::cmp::Reverse(b.severity),
+            &b.control,
+        ))
+    });
+    Drift {
+        old_generated_at: old.generated_at,
+        new_generated_at: new.generated_at,
+        old_verdict: old.verdict.as_str(),
+        new_verdict: new.verdict.as_str(),
+        regressed: changes.iter().any(|c| c.regression),
+        changes,
+    }
+}
+
+fn status_or_dash(s: Option<Status>) -> &'static str {
+    s.map_or("—", Status::as_str)
+}
+
+fn evidence_summary(c: &Change, plain: bool) -> String {
+    let fmt = |e: &Evidence| {
+        let name = if e.name.is_empty() { &e.id } else { &e.name };
+        if plain {
+            name.clone()
+        } else {
+            inline(name)
+        }
+    };
+    let mut parts = Vec::new();
+    if !c.evidence_added.is_empty() {
+        let items: Vec<String> = c.evidence_added.iter().map(fmt).collect();
+        parts.push(format!("+ {}", items.join(", ")));
+    }
+    if !c.evidence_removed.is_empty() {
+        let items: Vec<String> = c.evidence_removed.iter().map(fmt).collect();
+        parts.push(format!("− {}", items.join(", ")));
+    }
+    parts.join("; ")
+}
+
+impl Drift {
+    /// Exit code of `diff`: 1 when anything regressed, else 0.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(self.regressed)
+    }
+
+    pub fn render_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("drift serialises");
+        s.push('\n');
+        s
+    }
+
+    pub fn render_table(&self) -> String {
+        let mut out = format!(
+            "{} → {}: verdict {} → {}\n",
+            self.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
+            self.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
+            self.old_verdict,
+            self.new_verdict
+        );
+        if self.changes.is_empty() {
+            out.push_str("No drift: every control has the same status and evidence.\n");
+            return out;
+        }
+        let mut table = comfy_table::Table::new();
+        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        table.force_no_tty();
+        table.set_width(120);
+        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
+        table.set_header(vec![
+            "Change",
+            "Control",
+            "Severity",
+            "Was → Now",
+            "Evidence",
+        ]);
+        for c in &self.changes {
+            let mark = if c.regression { " (regression)" } else { "" };
+            table.add_row(vec![
+                format!("{}{mark}", c.kind.as_str()),
+                format!("{}\n{}", c.control, c.title),
+                c.severity.to_string(),
+                format!(
+                    "{} → {}",
+                    status_or_dash(c.old_status),
+                    status_or_dash(c.new_status)
+                ),
+                evidence_summary(c, true),
+            ]);
+        }
+        let _ = writeln!(out, "{table}");
+        let regressions = self.changes.iter().filter(|c| c.regression).count();
+        let _ = writeln!(
+            out,
+            "{} change(s), {regressions} regression(s)",
+            self.changes.len()
+        );
+        out
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let regressions = self.changes.iter().filter(|c| c.regression).count();
+        let icon = if self.regressed { "❌" } else { "✅" };
+        let mut out = format!(
+            "## {icon} xdrguard drift: {} change(s), {regressions} regression(s)\n\n{} → {} · verdict {} → {}\n\n",
+            self.changes.len(),
+            self.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
+            self.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
+            self.old_verdict,
+            self.new_verdict
+        );
+        if self.changes.is_empty() {
+            out.push_str("No drift: every control has the same status and evidence.\n");
+            return out;
+        }
+        out.push_str(
+            "| Change | Control | Severity | Was → Now | Evidence |\n|---|---|---|---|---|\n",
+        );
+        for c in &self.changes {
+            let mark = if c.regression {
+                " **(regression)**"
+            } else {
+                ""
+            };
+            let _ = writeln!(
+                out,
+                "| {}{mark} | **{}** {} | {} | {} → {} | {} |",
+                c.kind.as_str(),
+                inline(&c.control),
+                inline(&c.title),
+                c.severity,
+                status_or_dash(c.old_status),
+                status_or_dash(c.new_status),
+                evidence_summary(c, false)
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::{finding, report};
+
+    fn ev(id: &str) -> Evidence {
+        Evidence {
+            id: id.into(),
+            name: String::new(),
+            detail: "bad".into(),
+        }
+    }
+
+    #[test]
+    fn classifies_each_kind_of_change() {
+        let mut o_ev = finding("XDR-E-01", Status::Fail);
+        o_ev.evidence = vec![ev("a")];
+        let mut n_ev = o_ev.clone();
+        n_ev.evidence = vec![ev("a"), ev("b")];
+        let old = report(vec![
+            finding("XDR-N-01", Status::Pass),
+            finding("XDR-R-01", Status::Fail),
+            finding("XDR-S-01", Status::Pass),
+            o_ev,
+            finding("XDR-U-01", Status::Pass),
+            finding("XDR-G-01", Status::Fail),
+        ]);
+        let new = report(vec![
+            finding("XDR-N-01", Status::Fail),
+            finding("XDR-R-01", Status::Pass),
+            finding("XDR-S-01", Status::Error),
+            n_ev,
+            finding("XDR-U-01", Status::Pass),
+            finding("XDR-A-01", Status::Skipped),
+        ]);
+        let d = diff(&old, &new);
+        let got: Vec<(&str, ChangeKind, bool)> = d
+            .changes
+            .iter()
+            .map(|c| (c.control.as_str(), c.kind, c.regression))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("XDR-N-01", ChangeKind::NewlyFailing, true),
+                ("XDR-G-01", ChangeKind::Resolved, false),
+                ("XDR-R-01", ChangeKind::Resolved, false),
+                ("XDR-S-01", ChangeKind::StatusChanged, true),
+                ("XDR-E-01", ChangeKind::EvidenceChanged, true),
+                ("XDR-A-01", ChangeKind::Added, false),
+            ]
+        );
+        assert_eq!(d.changes[4].evidence_added, vec![ev("b")]);
+        assert!(d.regressed);
+        assert_eq!(d.exit_code(), 1);
+    }
+
+    #[test]
+    fn identical_reports_have_no_drift_and_improvements_exit_0() {
+        let r = report(vec![finding("XDR-A-01", Status::Fail)]);
+        let d = diff(&r, &r);
+        assert!(d.changes.is_empty());
+        assert_eq!(d.exit_code(), 0);
+        assert!(d.render_table().contains("No drift"));
+        let fixed = report(vec![finding("XDR-A-01", Status::Pass)]);
+        assert_eq!(diff(&r, &fixed).exit_code(), 0);
+        let waived = {
+            let mut w = finding("XDR-A-01", Status::Waived);
+            w.original_status = Some(Status::Fail);
+            report(vec![w])
+        };
+        // An expired waiver turns waived back into fail: that is newly failing.
+        assert_eq!(diff(&waived, &r).changes[0].kind, ChangeKind::NewlyFailing);
+    }
+
+    #[test]
+    fn markdown_escapes_titles() {
+        let old = report(vec![finding("XDR-A-01", Status::Pass)]);
+        let mut new = report(vec![finding("XDR-A-01", Status::Fail)]);
+        new.results[0].title = "<b>x</b> | y".into();
+        let md = diff(&old, &new).render_markdown();
+        assert!(md.contains("&lt;b&gt;x&lt;/b&gt; \\| y"), "{md}");
+    }
+}

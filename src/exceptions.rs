@@ -1,0 +1,398 @@
+//! Exceptions (waivers) with an owner, a justification and an expiry date.
+//!
+//! Keyed on control ID and an optional scope that is an ID (tenant GUID or workspace resource
+//! ID), never a display name, so renaming a workspace cannot silently widen a waiver. A waived
+//! finding keeps its original status and evidence beside the exception; an expired exception
+//! stops waiving and the report says so.
+
+use crate::diagnostic::{InputError, SourceFile};
+use crate::finding::{Finding, Status, Waiver};
+use crate::policy::Catalog;
+use crate::report::Report;
+use crate::schema;
+use crate::yaml::{self, Document};
+use chrono::NaiveDate;
+use serde::Deserialize;
+use std::path::Path;
+
+/// An exception expiring within this many days is called out in the report's warnings.
+pub const EXPIRY_NOTICE_DAYS: i64 = 14;
+
+/// One entry of the `exceptions` list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exception {
+    pub control: String,
+    pub scope: Option<String>,
+    pub justification: String,
+    pub owner: String,
+    pub ticket: Option<String>,
+    /// Last day the exception applies (inclusive).
+    pub expires: NaiveDate,
+}
+
+impl Exception {
+    fn waiver(&self) -> Waiver {
+        Waiver {
+            justification: self.justification.clone(),
+            owner: self.owner.clone(),
+            ticket: self.ticket.clone(),
+            expires: self.expires.format("%Y-%m-%d").to_string(),
+            scope: self.scope.clone(),
+        }
+    }
+
+    /// How warnings name the entry: its position in the file, its control and scope.
+    fn label(&self, file: &str, index: usize) -> String {
+        let scope = self
+            .scope
+            .as_deref()
+            .map(|s| format!(" (scope {s})"))
+            .unwrap_or_default();
+        format!(
+            "{file}: exception #{} for {}{scope}",
+            index + 1,
+            self.control
+        )
+    }
+
+    /// Whether this exception covers `finding` of a report about `report`'s target.
+    fn matches(&self, finding: &Finding, report: &Report) -> bool {
+        if finding.control != self.control {
+            return false;
+        }
+        let Some(scope) = &self.scope else {
+            return true;
+        };
+        let same = |s: &str| s.eq_ignore_ascii_case(scope);
+        report.target.tenant_id.as_deref().is_some_and(same)
+            || finding.scope.as_deref().is_some_and(same)
+            || same(&report.target.workspace_id)
+    }
+}
+
+/// A loaded exceptions file.
+#[derive(Debug, Clone, Default)]
+pub struct Exceptions {
+    /// Path as given, for warnings.
+    pub file: String,
+    pub entries: Vec<Exception>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    exceptions: Vec<RawException>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawException {
+    control: String,
+    #[serde(default)]
+    scope: Option<String>,
+    justification: String,
+    owner: String,
+    #[serde(default)]
+    ticket: Option<String>,
+    expires: String,
+}
+
+impl Exceptions {
+    /// Read and check an exceptions file against its schema and the catalog.
+    pub fn load(path: &Path, catalog: &Catalog) -> Result<Exceptions, InputError> {
+        let doc = yaml::parse(SourceFile::read(path)?)?;
+        Self::from_document(&doc, catalog)
+    }
+
+    /// Check a parsed document: schema, then meaning (known control IDs, real dates,
+    /// no two entries for the same control and scope). All problems are returned together.
+    pub fn from_document(doc: &Document, catalog: &Catalog) -> Result<Exceptions, InputError> {
+        let errors: Vec<InputError> = schema::validate(schema::Kind::Exceptions, &doc.value)
+            .into_iter()
+            .map(|v| {
+                let help = if v.pointer.ends_with("/scope") {
+                    "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
+                     (/subscriptions/…/workspaces/…), never a display name, which can change"
+                } else {
+                    "each exception needs control, justification (10+ characters), owner and \
+                     expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
+                };
+                doc.error_at_key(
+                    "xdrguard::exceptions::schema",
+                    &v.pointer,
+                    format!(
+                        "exceptions file does not match schemas/exceptions.schema.json: {}",
+                        v.message
+                    ),
+                    "here",
+                    help,
+                )
+            })
+            .collect();
+        if let Some(e) = InputError::many(errors) {
+            return Err(e);
+        }
+        let raw: RawFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
+            doc.error_at(
+                "xdrguard::exceptions::shape",
+                "",
+                format!("invalid exceptions file: {e}"),
+                "",
+                "",
+            )
+        })?;
+        let mut errors = Vec::new();
+        let mut entries: Vec<Exception> = Vec::new();
+        for (i, r) in raw.exceptions.into_iter().enumerate() {
+            let base = format!("/exceptions/{i}");
+            if catalog.get(&r.control).is_none() {
+                errors.push(doc.error_at(
+                    "xdrguard::exceptions::unknown_control",
+                    &format!("{base}/control"),
+                    format!("unknown control ID `{}`", r.control),
+                    "not a control",
+                    "run `xdrguard controls` for the known IDs",
+                ));
+            }
+            let expires = match NaiveDate::parse_from_str(&r.expires, "%Y-%m-%d") {
+                Ok(d) => d,
+                Err(e) => {
+                    errors.push(doc.error_at(
+                        "xdrguard::exceptions::date",
+                        &format!("{base}/expires"),
+                        format!("`{}` is not a date: {e}", r.expires),
+                        "not a date",
+                        "write the last day the exception applies as YYYY-MM-DD",
+                    ));
+                    continue;
+                }
+            };
+            let e = Exception {
+                control: r.control,
+                scope: r.scope,
+                justification: r.justification,
+                owner: r.owner,
+                ticket: r.ticket,
+                expires,
+            };
+            let same_key = |o: &Exception| {
+                o.control == e.control
+                    && o.scope.as_deref().map(str::to_ascii_lowercase)
+                        == e.scope.as_deref().map(str::to_ascii_lowercase)
+            };
+            if let Some(j) = entries.iter().position(same_key) {
+                errors.push(doc.error_at(
+                    "xdrguard::exceptions::duplicate",
+                    &base,
+                    format!(
+                        "a second exception for {} with the same scope (the first is #{})",
+                        e.control,
+                        j + 1
+                    ),
+                    "duplicate",
+                    "keep one entry per control and scope, so it is clear which expiry applies",
+                ));
+            }
+            entries.push(e);
+        }
+        match InputError::many(errors) {
+            Some(e) => Err(e),
+            None => Ok(Exceptions {
+                file: doc.file.path.clone(),
+                entries,
+            }),
+        }
+    }
+
+    /// Expired and soon-expiring entries, as `lint` reports them.
+    pub fn expiry_warnings(&self, today: NaiveDate) -> Vec<String> {
+        let mut out = Vec::new();
+        for (i, ex) in self.entries.iter().enumerate() {
+            let label = ex.label(&self.file, i);
+            let left = (ex.expires - today).num_days();
+            if left < 0 {
+                out.push(format!(
+                    "{label} expired on {} (owner: {})",
+                    ex.expires, ex.owner
+                ));
+            } else if left < EXPIRY_NOTICE_DAYS {
+                out.push(format!(
+                    "{label} expires on {} ({left} day(s) left; owner: {})",
+                    ex.expires, ex.owner
+                ));
+            }
+        }
+        out
+    }
+
+    /// Waive the `fail` and `error` findings each live exception covers, warn about expired,
+    /// soon-expiring and unmatched exceptions, and refresh the verdict.
+    ///
+    /// `today` is injected so tests can judge expiry against a fixed date.
+    pub fn apply(&self, report: &mut Report, today: NaiveDate) {
+        let mut warnings = Vec::new();
+        for (i, ex) in self.entries.iter().enumerate() {
+            let label = ex.label(&self.file, i);
+            if ex.expires < today {
+                warnings.push(format!(
+                    "{label} expired on {}; it no longer waives anything (owner: {})",
+                    ex.expires, ex.owner
+                ));
+                continue;
+            }
+            let mut matched = 0;
+            let mut passing = Vec::new();
+            for f in report.results.iter().filter(|f| ex.matches(f, report)) {
+                match f.status {
+                    Status::Fail | Status::Error => matched += 1,
+                    s => passing.push(s),
+                }
+            }
+            if matched == 0 {
+                let what = if passing.is_empty() {
+                    "no finding of this run".to_string()
+                } else {
+                    format!(
+                        "no fail or error finding ({} is {})",
+                        ex.control,
+                        passing
+                            .iter()
+                            .map(|s| s.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                warnings.push(format!(
+                    "{label} matches {what}; remove it if it is no longer needed"
+                ));
+                continue;
+            }
+            let waiver = ex.waiver();
+            let targets: Vec<usize> = report
+                .results
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| {
+                    matches!(f.status, Status::Fail | Status::Error) && ex.matches(f, report)
+                })
+                .map(|(k, _)| k)
+                .collect();
+            for k in targets {
+                let f = &mut report.results[k];
+                f.original_status = Some(f.status);
+                f.status = Status::Waived;
+                f.waiver = Some(waiver.clone());
+            }
+            let left = (ex.expires - today).num_days();
+            if left < EXPIRY_NOTICE_DAYS {
+                warnings.push(format!(
+                    "{label} expires on {} ({left} day(s) left; owner: {})",
+                    ex.expires, ex.owner
+                ));
+            }
+        }
+        report.warnings.extend(warnings);
+        report.refresh();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::{finding, report};
+
+    fn ex(control: &str, scope: Option<&str>, expires: &str) -> Exception {
+        Exception {
+            control: control.into(),
+            scope: scope.map(Into::into),
+            justification: "accepted until the E5 rollout".into(),
+            owner: "secops@contoso.com".into(),
+            ticket: Some("SEC-1".into()),
+            expires: NaiveDate::parse_from_str(expires, "%Y-%m-%d").unwrap(),
+        }
+    }
+
+    fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    fn set(entries: Vec<Exception>) -> Exceptions {
+        Exceptions {
+            file: "exceptions.yaml".into(),
+            entries,
+        }
+    }
+
+    #[test]
+    fn live_exception_waives_and_keeps_original_status_and_evidence() {
+        let mut r = report(vec![finding("XDR-A-01", Status::Fail)]);
+        assert_eq!(r.exit_code, 1);
+        let evidence = r.results[0].evidence.clone();
+        set(vec![ex("XDR-A-01", None, "2026-12-31")]).apply(&mut r, day("2026-06-01"));
+        let f = &r.results[0];
+        assert_eq!(f.status, Status::Waived);
+        assert_eq!(f.original_status, Some(Status::Fail));
+        assert_eq!(f.evidence, evidence);
+        assert_eq!(f.waiver.as_ref().unwrap().expires, "2026-12-31");
+        assert_eq!(r.exit_code, 0);
+        assert_eq!(r.summary.waived, 1);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    }
+
+    #[test]
+    fn expiry_is_inclusive_and_judged_against_the_injected_clock() {
+        let exs = set(vec![ex("XDR-A-01", None, "2026-03-31")]);
+        let mut on_the_day = report(vec![finding("XDR-A-01", Status::Fail)]);
+        exs.apply(&mut on_the_day, day("2026-03-31"));
+        assert_eq!(on_the_day.results[0].status, Status::Waived);
+        assert!(on_the_day.warnings[0].contains("expires on 2026-03-31 (0 day(s) left"));
+
+        let mut day_after = report(vec![finding("XDR-A-01", Status::Fail)]);
+        exs.apply(&mut day_after, day("2026-04-01"));
+        assert_eq!(day_after.results[0].status, Status::Fail);
+        assert!(day_after.results[0].waiver.is_none());
+        assert_eq!(day_after.exit_code, 1);
+        assert_eq!(day_after.warnings.len(), 1);
+        assert!(day_after.warnings[0].contains("expired on 2026-03-31"));
+    }
+
+    #[test]
+    fn unmatched_and_passing_exceptions_are_warned_about() {
+        let mut r = report(vec![finding("XDR-A-01", Status::Pass)]);
+        set(vec![
+            ex("XDR-A-01", None, "2027-01-01"),
+            ex("XDR-B-01", None, "2027-01-01"),
+        ])
+        .apply(&mut r, day("2026-01-01"));
+        assert_eq!(r.results[0].status, Status::Pass);
+        assert_eq!(r.warnings.len(), 2);
+        assert!(
+            r.warnings[0].contains("XDR-A-01 is pass"),
+            "{}",
+            r.warnings[0]
+        );
+        assert!(r.warnings[1].contains("#2 for XDR-B-01 matches no finding"));
+    }
+
+    #[test]
+    fn scope_matches_tenant_or_workspace_ids_case_insensitively() {
+        let ws = crate::report::sample::WORKSPACE;
+        let tenant = crate::report::sample::TENANT;
+        for (scope, waived) in [
+            (tenant.to_uppercase(), true),
+            (ws.to_lowercase(), true),
+            ("00000000-0000-0000-0000-000000000000".to_string(), false),
+        ] {
+            let mut r = report(vec![finding("XDR-A-01", Status::Error)]);
+            set(vec![ex("XDR-A-01", Some(&scope), "2027-01-01")]).apply(&mut r, day("2026-01-01"));
+            assert_eq!(r.results[0].status == Status::Waived, waived, "{scope}");
+            if waived {
+                assert_eq!(r.results[0].original_status, Some(Status::Error));
+                assert_eq!(r.exit_code, 0);
+            } else {
+                assert_eq!(r.exit_code, 2);
+                assert!(r.warnings[0].contains("matches no finding"));
+            }
+        }
+    }
+}

@@ -1,0 +1,314 @@
+//! The HTML report for periodic compliance: one self-contained file (inline CSS, JS and SVG,
+//! nothing fetched), verdict and readiness score, charts of status by stage and by severity,
+//! a table filterable by status, each control expandable with evidence and remediation.
+//!
+//! Every value goes through minijinja's HTML auto-escaping; no report data is ever placed in
+//! the script. A Content-Security-Policy allows only our own script and style (by hash) and
+//! no network at all, so even an escaping bug could not run injected script or load anything.
+
+use super::Report;
+use crate::finding::{Finding, Severity, Stage, Status};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+const TEMPLATE: &str = include_str!("html/report.html");
+const CSS: &str = include_str!("html/report.css");
+const SCRIPT: &str = include_str!("html/report.js");
+
+/// Width in pixels of a full chart bar.
+const BAR_WIDTH: f64 = 360.0;
+const LABEL_WIDTH: f64 = 110.0;
+
+/// Standard base64 of a CSP source hash (`'sha256-…'`) for an inline element's exact text.
+pub fn csp_hash(text: &str) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let digest = Sha256::digest(text.as_bytes());
+    let mut out = String::from("'sha256-");
+    for chunk in digest.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The policy: nothing from the network, only our inline style and script.
+pub fn content_security_policy() -> String {
+    format!(
+        "default-src 'none'; style-src {}; script-src {}; img-src data:; base-uri 'none'; form-action 'none'",
+        csp_hash(CSS),
+        csp_hash(SCRIPT)
+    )
+}
+
+/// Readiness: the share of evaluated controls that pass (waived ones are not ready).
+pub fn readiness_score(report: &Report) -> Option<u32> {
+    let s = &report.summary;
+    let evaluated = s.pass + s.fail + s.error + s.waived;
+    (evaluated > 0).then(|| ((s.pass as f64 / evaluated as f64) * 100.0).round() as u32)
+}
+
+#[derive(Serialize)]
+struct Count {
+    status: &'static str,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct Segment {
+    status: &'static str,
+    count: usize,
+    x: String,
+    width: String,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    label: &'static str,
+    y: usize,
+    total: usize,
+    total_x: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Serialize)]
+struct Chart {
+    title: &'static str,
+    width: usize,
+    height: usize,
+    bars: Vec<Bar>,
+}
+
+fn chart<K: Copy>(
+    title: &'static str,
+    groups: &[(K, &'static str)],
+    findings: &[Finding],
+    key: impl Fn(&Finding) -> K,
+    eq: impl Fn(K, K) -> bool,
+) -> Chart {
+    let max = groups
+        .iter()
+        .map(|(k, _)| findings.iter().filter(|f| eq(key(f), *k)).count())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let bars = groups
+        .iter()
+        .enumerate()
+        .map(|(i, (k, label))| {
+            let mine: Vec<&Finding> = findings.iter().filter(|f| eq(key(f), *k)).collect();
+            let mut x = LABEL_WIDTH;
+            let segments = Status::ALL
+                .into_iter()
+                .filter_map(|s| {
+                    let count = mine.iter().filter(|f| f.status == s).count();
+                    (count > 0).then(|| {
+                        let width = BAR_WIDTH * count as f64 / max as f64;
+                        let seg = Segment {
+                            status: s.as_str(),
+                            count,
+                            x: format!("{x:.1}"),
+                            width: format!("{width:.1}"),
+                        };
+                        x += width;
+                        seg
+                    })
+                })
+                .collect();
+            Bar {
+                label,
+                y: i * 26 + 4,
+                total: mine.len(),
+                total_x: format!("{:.1}", x + 6.0),
+                segments,
+            }
+        })
+        .collect::<Vec<_>>();
+    Chart {
+        title,
+        width: (LABEL_WIDTH + BAR_WIDTH + 40.0) as usize,
+        height: bars.len() * 26 + 8,
+        bars,
+    }
+}
+
+#[derive(Serialize)]
+struct Doc {
+    text: String,
+    /// Set only for plain https URLs; anything else is shown as text, never linked.
+    href: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    finding: &'a Finding,
+    docs: Vec<Doc>,
+}
+
+#[derive(Serialize)]
+struct Context<'a> {
+    csp: String,
+    css: &'static str,
+    script: &'static str,
+    tool: &'a crate::facts::ToolInfo,
+    verdict: &'static str,
+    exit_code: u8,
+    profile: &'a str,
+    fail_on: &'static str,
+    generated_at: String,
+    facts_collected_at: Option<String>,
+    target: &'a super::ReportTarget,
+    score: Option<u32>,
+    counts: Vec<Count>,
+    statuses: Vec<&'static str>,
+    warnings: &'a [String],
+    charts: Vec<Chart>,
+    results: Vec<Row<'a>>,
+}
+
+fn is_plain_https(url: &str) -> bool {
+    url.starts_with("https://")
+        && !url.chars().any(|c| {
+            c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"' | '\'' | '`')
+        })
+}
+
+pub fn render(report: &Report) -> String {
+    let stages: Vec<(Stage, &'static str)> = Stage::ALL.iter().map(|s| (*s, s.as_str())).collect();
+    let severities: Vec<(Severity, &'static str)> =
+        Severity::ALL.iter().map(|s| (*s, s.as_str())).collect();
+    let ctx = Context {
+        csp: content_security_policy(),
+        css: CSS,
+        script: SCRIPT,
+        tool: &report.tool,
+        verdict: report.verdict.as_str(),
+        exit_code: report.exit_code,
+        profile: &report.profile,
+        fail_on: report.fail_on.as_str(),
+        generated_at: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        facts_collected_at: report
+            .facts_collected_at
+            .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
+        target: &report.target,
+        score: readiness_score(report),
+        counts: Status::ALL
+            .into_iter()
+            .map(|s| Count {
+                status: s.as_str(),
+                count: report.summary.count(s),
+            })
+            .collect(),
+        statuses: Status::ALL.into_iter().map(Status::as_str).collect(),
+        warnings: &report.warnings,
+        charts: vec![
+            chart(
+                "By stage",
+                &stages,
+                &report.results,
+                |f| f.stage,
+                |a, b| a == b,
+            ),
+            chart(
+                "By severity",
+                &severities,
+                &report.results,
+                |f| f.severity,
+                |a, b| a == b,
+            ),
+        ],
+        results: report
+            .results
+            .iter()
+            .map(|f| Row {
+                finding: f,
+                docs: f
+                    .remediation
+                    .docs
+                    .iter()
+                    .map(|d| Doc {
+                        text: d.clone(),
+                        href: is_plain_https(d).then(|| d.clone()),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", TEMPLATE)
+        .expect("bundled template compiles");
+    env.get_template("report.html")
+        .and_then(|t| t.render(minijinja::value::Serde(&ctx)))
+        .expect("bundled template renders")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn csp_hash_matches_known_vector() {
+        // echo -n 'alert(1)' | openssl dgst -sha256 -binary | base64
+        assert_eq!(
+            csp_hash("alert(1)"),
+            "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
+        );
+    }
+
+    #[test]
+    fn verdict_score_charts_and_table() {
+        let html = render(&sample::mixed());
+        assert!(html.contains("id=\"verdict\" class=\"verdict violations\">violations</span>"));
+        assert_eq!(readiness_score(&sample::mixed()), Some(25));
+        assert!(html.contains("<div class=\"n\" id=\"score\">25%</div>"));
+        assert_eq!(html.matches("<tr class=\"finding\"").count(), 5);
+        assert_eq!(html.matches("<svg").count(), 2);
+        assert!(html.contains("data-filter=\"fail\""));
+    }
+
+    #[test]
+    fn self_contained_no_external_resource() {
+        let html = render(&sample::mixed());
+        for needle in ["src=", "<link", "@import", "url(", "http://"] {
+            assert!(!html.contains(needle), "{needle}");
+        }
+        // The only URLs are the Learn links users may click.
+        for (i, _) in html.match_indices("https://") {
+            let rest = &html[i..];
+            assert!(
+                rest.starts_with("https://learn.microsoft.com/"),
+                "{}",
+                &rest[..40.min(rest.len())]
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_values_are_text() {
+        let html = render(&sample::hostile());
+        assert!(!html.contains("<script>alert"), "unescaped script");
+        assert!(!html.contains("<img"), "unescaped img");
+        assert!(!html.contains("href=\"javascript"));
+        assert!(!html.contains("href=\"=HYPERLINK"));
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt;"),
+            "escaped form"
+        );
+        // Our one script element only.
+        assert_eq!(html.matches("<script>").count(), 1);
+        assert_eq!(html.matches("</details>").count(), 5);
+    }
+}
