@@ -6,6 +6,7 @@
 
 pub mod baseline;
 pub mod cli;
+pub mod collect;
 pub mod config;
 pub mod diagnostic;
 pub mod drift;

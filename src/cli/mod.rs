@@ -1,13 +1,17 @@
 //! Command-line interface: argument parsing and dispatch. Each command lives in its own file.
 
+mod audit;
 mod check;
+mod collect;
 mod controls;
 mod diff;
 mod explain;
 mod lint;
+mod permissions;
 mod test;
 
 pub use check::EvalArgs;
+pub use collect::{collect_facts, SourceArgs, Stats};
 
 use crate::diagnostic::InputError;
 use clap::{Parser, Subcommand};
@@ -65,6 +69,13 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// Run policy test cases (base facts + patch + expected status)
     Test(test::TestArgs),
+    /// Read the tenant and workspace from Microsoft and write the facts document
+    Collect(collect::CollectArgs),
+    /// Collect and check in one go (takes every option of `check`)
+    #[command(after_help = EXIT_CODES)]
+    Audit(audit::AuditArgs),
+    /// Print the least Graph permissions and Azure roles a read-only audit identity needs
+    Permissions(permissions::PermissionsArgs),
 }
 
 /// Parse arguments, run, and map every outcome to an exit code.
@@ -119,5 +130,8 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Controls(a) => controls::run(a),
         Command::Explain(a) => explain::run(a),
         Command::Test(a) => test::run(a),
+        Command::Collect(a) => collect::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Permissions(a) => permissions::run(a),
     }
 }

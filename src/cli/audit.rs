@@ -1,0 +1,34 @@
+//! `xdrguard audit`: collect then check in one go. Takes every option of `check` (its
+//! `EvalArgs`) so both commands evaluate and report the same way.
+
+use super::check::{evaluate_and_report, load_policies_and_config, EvalArgs};
+use super::collect::{collect_facts, required_tables, SourceArgs};
+use crate::diagnostic::InputError;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    #[command(flatten)]
+    pub eval: EvalArgs,
+    /// Also save the collected facts document here (for `check --facts` later)
+    #[arg(long, value_name = "FILE")]
+    pub save_facts: Option<PathBuf>,
+}
+
+pub fn run(args: AuditArgs) -> Result<u8, InputError> {
+    // Bad policies or config fail before any request is made.
+    let (catalog, config) = load_policies_and_config(&args.eval)?;
+    let tables = required_tables(&catalog, &config);
+    let (facts, stats) = collect_facts(&args.source, tables)?;
+    if let Some(p) = &args.save_facts {
+        let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
+        std::fs::write(p, text).map_err(|e| InputError::io(p, &e))?;
+    }
+    if !args.source.quiet {
+        eprintln!("{}", stats.summary(&facts));
+    }
+    evaluate_and_report(&args.eval, &catalog, &config, &facts)
+}

@@ -1,0 +1,253 @@
+//! `xdrguard collect`: sign in, read the tenant and workspace, write the facts document.
+//! The source options live here and are shared with `audit`.
+
+use super::check::write_output;
+use crate::collect::auth::{AuthMethod, Tokens};
+use crate::collect::cloud::{Cloud, Endpoints};
+use crate::collect::http::{Http, RetryPolicy};
+use crate::collect::progress::Progress;
+use crate::collect::{self, Options};
+use crate::config::Config;
+use crate::diagnostic::InputError;
+use crate::facts::catalog::Api;
+use crate::facts::{FactsDocument, Section, WorkspaceRef};
+use crate::policy::{load_catalog, Catalog};
+use clap::{ArgAction, Args};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where to read from and how: options of every command that talks to Microsoft.
+#[derive(Debug, Clone, Args)]
+pub struct SourceArgs {
+    /// ARM resource ID of the Sentinel workspace (/subscriptions/…/workspaces/…)
+    #[arg(long, value_name = "RESOURCE_ID", value_parser = parse_workspace)]
+    pub workspace: WorkspaceRef,
+    /// The person who will connect Defender XDR (UPN or object id); default: the signed-in user
+    #[arg(long, value_name = "UPN_OR_ID")]
+    pub operator: Option<String>,
+    /// How to sign in (XDRGUARD_ACCESS_TOKEN, when set, is used instead)
+    #[arg(long, value_enum, default_value = "auto")]
+    pub auth: AuthMethod,
+    /// Which Microsoft cloud
+    #[arg(long, value_enum, default_value = "public")]
+    pub cloud: Cloud,
+    /// Override the Microsoft Graph base URL
+    #[arg(long, env = "XDRGUARD_GRAPH_URL", value_name = "URL")]
+    pub graph_url: Option<String>,
+    /// Override the Azure Resource Manager base URL
+    #[arg(long, env = "XDRGUARD_ARM_URL", value_name = "URL")]
+    pub arm_url: Option<String>,
+    /// Override the Log Analytics query API base URL
+    #[arg(long, env = "XDRGUARD_LOG_ANALYTICS_URL", value_name = "URL")]
+    pub log_analytics_url: Option<String>,
+    /// Requests in flight at once
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub concurrency: u16,
+    /// Longest total wait per request for Retry-After and backoff, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub max_retry_wait: u64,
+    /// Timeout of one HTTP attempt, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Replace UPNs, e-mail addresses and people's display names with stable hashes
+    #[arg(long)]
+    pub redact: bool,
+    /// No progress display on stderr
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Log to stderr: -v retries and failures, -vv every request
+    #[arg(long, short = 'v', action = ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn parse_workspace(s: &str) -> Result<WorkspaceRef, String> {
+    WorkspaceRef::parse(s).ok_or_else(|| {
+        "expected /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}".to_string()
+    })
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Write the facts document here instead of stdout
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Config whose XDR-EVT-01 `required_tables` decides which tables the ingestion query covers
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Also load the policies in this folder (or file); repeatable
+    #[arg(long, value_name = "DIR")]
+    pub policies: Vec<PathBuf>,
+}
+
+pub fn run(args: CollectArgs) -> Result<u8, InputError> {
+    let catalog = load_catalog(&args.policies, true)?;
+    let config = match &args.config {
+        Some(p) => Config::load(p, &catalog)?,
+        None => Config::default(),
+    };
+    let tables = required_tables(&catalog, &config);
+    let (facts, stats) = collect_facts(&args.source, tables)?;
+    let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
+    write_output(args.output.as_deref(), &text)?;
+    if !args.source.quiet {
+        eprintln!("{}", stats.summary(&facts));
+    }
+    Ok(super::exit::COMPLIANT)
+}
+
+/// The tables the ingestion query covers: the effective `required_tables` of XDR-EVT-01
+/// (or of whichever control declares that param), so config overrides reach collection.
+pub fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
+    let control = catalog
+        .get("XDR-EVT-01")
+        .filter(|c| c.policy.params.contains_key("required_tables"))
+        .or_else(|| {
+            catalog
+                .controls
+                .iter()
+                .find(|c| c.policy.params.contains_key("required_tables"))
+        });
+    let Some(control) = control else {
+        return Vec::new();
+    };
+    let eff = crate::eval::effective(catalog, config, control);
+    eff.params
+        .get("required_tables")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a run cost, for the summary line and the benchmark.
+#[derive(Debug, Clone)]
+pub struct Stats {
+    pub elapsed: Duration,
+    pub requests: [(Api, usize, usize); 3],
+}
+
+impl Stats {
+    pub fn total_requests(&self) -> usize {
+        self.requests.iter().map(|r| r.1).sum()
+    }
+
+    pub fn summary(&self, facts: &FactsDocument) -> String {
+        let errors: Vec<&str> = facts
+            .sections
+            .iter()
+            .filter(|(_, s)| matches!(s, Section::Error(_)))
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let per_api = self
+            .requests
+            .iter()
+            .map(|(a, r, t)| format!("{} {r} requests/{t} retries", a.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut s = format!(
+            "collected {} sections in {:.2}s ({per_api})",
+            facts.sections.len(),
+            self.elapsed.as_secs_f64()
+        );
+        if !errors.is_empty() {
+            s.push_str(&format!("; could not read: {}", errors.join(", ")));
+        }
+        s
+    }
+}
+
+/// Sign in, collect, check the result against the facts schema.
+pub fn collect_facts(
+    src: &SourceArgs,
+    required_tables: Vec<String>,
+) -> Result<(FactsDocument, Stats), InputError> {
+    init_logging(src.verbose);
+    let endpoints = Endpoints::new(
+        src.cloud,
+        src.graph_url.as_deref(),
+        src.arm_url.as_deref(),
+        src.log_analytics_url.as_deref(),
+    )
+    .map_err(|e| {
+        InputError::plain(
+            "xdrguard::collect::url",
+            e,
+            "use https://, or http:// only to 127.0.0.1/localhost (tests)",
+        )
+    })?;
+    let policy = RetryPolicy {
+        max_wait: Duration::from_secs(src.max_retry_wait),
+        timeout: Duration::from_secs(src.timeout.max(1)),
+        ..RetryPolicy::default()
+    };
+    let opts = Options {
+        workspace: src.workspace.clone(),
+        operator: src.operator.clone().filter(|o| !o.trim().is_empty()),
+        required_tables,
+        redact: src.redact,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            InputError::plain(
+                "xdrguard::collect::runtime",
+                format!("cannot start the async runtime: {e}"),
+                "",
+            )
+        })?;
+    let started = Instant::now();
+    let (facts, http) = runtime.block_on(async {
+        let tokens = Tokens::from_env(src.auth, endpoints.clone());
+        let http = Http::new(
+            endpoints,
+            tokens,
+            src.concurrency as usize,
+            policy,
+            Progress::stderr(src.quiet),
+        )
+        .map_err(|e| InputError::plain("xdrguard::collect::http", e, ""))?;
+        let facts = collect::collect(&http, &opts).await;
+        http.progress().finish();
+        Ok::<_, InputError>((facts, http))
+    })?;
+    let stats = Stats {
+        elapsed: started.elapsed(),
+        requests: [Api::Graph, Api::Arm, Api::LogAnalytics]
+            .map(|a| (a, http.counters.requests(a), http.counters.retries(a))),
+    };
+    // Never hand on a document `check` would refuse: that would be our bug, say so loudly.
+    let value = serde_json::to_value(&facts).expect("facts serialise");
+    let violations = crate::schema::validate(crate::schema::Kind::Facts, &value);
+    if let Some(v) = violations.first() {
+        return Err(InputError::plain(
+            "xdrguard::collect::internal",
+            format!(
+                "internal error: the collected facts do not match the schema at `{}`: {}",
+                v.pointer, v.message
+            ),
+            "please report this bug with the -vv log (it contains no token)",
+        ));
+    }
+    Ok((facts, stats))
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => return,
+        1 => "xdrguard=info",
+        _ => "xdrguard=debug",
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::new(level))
+        .with_target(false)
+        .try_init();
+}

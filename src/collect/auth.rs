@@ -1,0 +1,252 @@
+//! Sign-in: one bearer token per API audience, fetched once and reused for the whole run.
+//!
+//! azure_identity 1.0 has no DefaultAzureCredential, so `--auth auto` is our own documented
+//! chain. `XDRGUARD_ACCESS_TOKEN` short-circuits everything (tokens minted elsewhere, tests).
+//! Tokens never leave this module except as the value of an Authorization header.
+
+use super::cloud::{Cloud, Endpoints};
+use crate::facts::catalog::Api;
+use azure_core::credentials::{Secret, TokenCredential};
+use azure_identity::{
+    AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,
+    ClientSecretCredentialOptions, ManagedIdentityCredential, ManagedIdentityCredentialOptions,
+    WorkloadIdentityCredential, WorkloadIdentityCredentialOptions,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::OnceCell;
+
+/// Environment variable holding a ready-made bearer token.
+pub const TOKEN_ENV: &str = "XDRGUARD_ACCESS_TOKEN";
+
+/// `--auth`: which credential signs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum AuthMethod {
+    /// Client secret, then workload identity, then managed identity, then Azure CLI
+    #[default]
+    Auto,
+    /// Azure CLI (`az login`)
+    Cli,
+    /// AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET
+    ClientSecret,
+    /// Federated token file (AZURE_FEDERATED_TOKEN_FILE, e.g. GitHub Actions OIDC)
+    WorkloadIdentity,
+    /// Managed identity of the Azure host (AZURE_CLIENT_ID selects a user-assigned one)
+    ManagedIdentity,
+}
+
+/// A credential that turns a scope into a bearer token.
+enum Source {
+    Static(String),
+    Chain(Vec<(&'static str, Arc<dyn TokenCredential>)>),
+    /// No credential could even be built: every token request fails with this reason.
+    Unavailable(String),
+}
+
+/// Tokens for the three audiences, each fetched at most once.
+pub struct Tokens {
+    source: Source,
+    endpoints: Endpoints,
+    cache: [OnceCell<Result<String, String>>; 3],
+    fetches: AtomicUsize,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens").finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Tokens from `XDRGUARD_ACCESS_TOKEN` when set, else from the chosen credential.
+    pub fn from_env(method: AuthMethod, endpoints: Endpoints) -> Self {
+        let source = match std::env::var(TOKEN_ENV) {
+            Ok(t) if !t.trim().is_empty() => Source::Static(t.trim().to_string()),
+            _ => match build_chain(method, endpoints.cloud) {
+                Ok(c) => Source::Chain(c),
+                Err(e) => Source::Unavailable(e),
+            },
+        };
+        Self::with_source(source, endpoints)
+    }
+
+    /// A fixed token for every audience.
+    pub fn fixed(token: impl Into<String>, endpoints: Endpoints) -> Self {
+        Self::with_source(Source::Static(token.into()), endpoints)
+    }
+
+    /// Any azure_core credential (tests use a stand-in that counts its calls).
+    pub fn credential(
+        name: &'static str,
+        cred: Arc<dyn TokenCredential>,
+        endpoints: Endpoints,
+    ) -> Self {
+        Self::with_source(Source::Chain(vec![(name, cred)]), endpoints)
+    }
+
+    fn with_source(source: Source, endpoints: Endpoints) -> Self {
+        Tokens {
+            source,
+            endpoints,
+            cache: [OnceCell::new(), OnceCell::new(), OnceCell::new()],
+            fetches: AtomicUsize::new(0),
+        }
+    }
+
+    /// How many times a credential was asked for a token (at most one per audience).
+    pub fn fetches(&self) -> usize {
+        self.fetches.load(Ordering::Relaxed)
+    }
+
+    /// The token the static path would send, so outputs can be scrubbed of it.
+    pub(crate) fn known_secrets(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .cache
+            .iter()
+            .filter_map(|c| c.get().and_then(|r| r.as_ref().ok().cloned()))
+            .collect();
+        if let Source::Static(t) = &self.source {
+            v.push(t.clone());
+        }
+        if let Ok(s) = std::env::var("AZURE_CLIENT_SECRET") {
+            if !s.is_empty() {
+                v.push(s);
+            }
+        }
+        v
+    }
+
+    /// The bearer token for an API; the error is a human reason without any secret.
+    pub async fn get(&self, api: Api) -> Result<String, String> {
+        let slot = match api {
+            Api::Graph => &self.cache[0],
+            Api::Arm => &self.cache[1],
+            Api::LogAnalytics => &self.cache[2],
+        };
+        slot.get_or_init(|| async {
+            self.fetches.fetch_add(1, Ordering::Relaxed);
+            let scope = self.endpoints.scope(api);
+            match &self.source {
+                Source::Static(t) => Ok(t.clone()),
+                Source::Unavailable(e) => Err(e.clone()),
+                Source::Chain(chain) => fetch_from_chain(chain, &scope).await,
+            }
+        })
+        .await
+        .clone()
+    }
+}
+
+async fn fetch_from_chain(
+    chain: &[(&'static str, Arc<dyn TokenCredential>)],
+    scope: &str,
+) -> Result<String, String> {
+    let mut reasons = Vec::new();
+    for (name, cred) in chain {
+        // Managed identity probes IMDS, which hangs off Azure: bound every attempt, and the
+        // probe tightly when another credential (Azure CLI) still follows it in the chain.
+        let limit = if *name == "managed-identity" && chain.len() > 1 {
+            5
+        } else {
+            30
+        };
+        let scopes = [scope];
+        let attempt =
+            tokio::time::timeout(Duration::from_secs(limit), cred.get_token(&scopes, None));
+        match attempt.await {
+            Ok(Ok(tok)) => {
+                tracing::debug!(credential = name, scope, "signed in");
+                return Ok(tok.token.secret().to_string());
+            }
+            Ok(Err(e)) => reasons.push(format!("{name}: {}", first_line(&e.to_string()))),
+            Err(_) => reasons.push(format!("{name}: timed out")),
+        }
+    }
+    Err(format!(
+        "could not get a token for {scope} ({})",
+        reasons.join("; ")
+    ))
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn client_options(cloud: Cloud) -> azure_core::http::ClientOptions {
+    use azure_core::cloud::CloudConfiguration;
+    let c = match cloud {
+        Cloud::Public => CloudConfiguration::AzurePublic,
+        Cloud::Usgov => CloudConfiguration::AzureGovernment,
+        Cloud::China => CloudConfiguration::AzureChina,
+    };
+    azure_core::http::ClientOptions {
+        cloud: Some(Arc::new(c)),
+        ..Default::default()
+    }
+}
+
+type Chain = Vec<(&'static str, Arc<dyn TokenCredential>)>;
+
+/// The credentials `--auth` selects, in order. Auto skips those whose inputs are absent.
+fn build_chain(method: AuthMethod, cloud: Cloud) -> Result<Chain, String> {
+    let mut chain: Chain = Vec::new();
+    let want = |m: AuthMethod| method == m || method == AuthMethod::Auto;
+    let mut reasons = Vec::new();
+
+    if want(AuthMethod::ClientSecret) {
+        match (env("AZURE_TENANT_ID"), env("AZURE_CLIENT_ID"), env("AZURE_CLIENT_SECRET")) {
+            (Some(t), Some(c), Some(s)) => {
+                let opts = ClientSecretCredentialOptions { client_options: client_options(cloud) };
+                match ClientSecretCredential::new(&t, c, Secret::new(s), Some(opts)) {
+                    Ok(cred) => chain.push(("client-secret", cred as Arc<dyn TokenCredential>)),
+                    Err(e) => reasons.push(format!("client-secret: {e}")),
+                }
+            }
+            _ => reasons.push("client-secret: AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET are not all set".into()),
+        }
+    }
+    if want(AuthMethod::WorkloadIdentity) {
+        if env("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+            let opts = WorkloadIdentityCredentialOptions {
+                credential_options: ClientAssertionCredentialOptions {
+                    client_options: client_options(cloud),
+                },
+                ..Default::default()
+            };
+            match WorkloadIdentityCredential::new(Some(opts)) {
+                Ok(cred) => chain.push(("workload-identity", cred as Arc<dyn TokenCredential>)),
+                Err(e) => reasons.push(format!("workload-identity: {e}")),
+            }
+        } else {
+            reasons.push("workload-identity: AZURE_FEDERATED_TOKEN_FILE is not set".into());
+        }
+    }
+    if want(AuthMethod::ManagedIdentity) {
+        let opts = ManagedIdentityCredentialOptions {
+            user_assigned_id: env("AZURE_CLIENT_ID")
+                .filter(|_| method == AuthMethod::ManagedIdentity)
+                .map(azure_identity::UserAssignedId::ClientId),
+            client_options: client_options(cloud),
+        };
+        match ManagedIdentityCredential::new(Some(opts)) {
+            Ok(cred) => chain.push(("managed-identity", cred as Arc<dyn TokenCredential>)),
+            Err(e) => reasons.push(format!("managed-identity: {e}")),
+        }
+    }
+    if want(AuthMethod::Cli) {
+        match AzureCliCredential::new(None) {
+            Ok(cred) => chain.push(("azure-cli", cred as Arc<dyn TokenCredential>)),
+            Err(e) => reasons.push(format!("azure-cli: {e}")),
+        }
+    }
+    if chain.is_empty() {
+        Err(format!("no credential available ({})", reasons.join("; ")))
+    } else {
+        Ok(chain)
+    }
+}

@@ -1,0 +1,446 @@
+//! The one HTTP client every collector uses: bearer auth, bounded concurrency, retries with
+//! backoff and Retry-After, paging, JSON parsing and request accounting, all in one place so
+//! no collector can get throttling or error mapping wrong on its own.
+
+use super::auth::Tokens;
+use super::cloud::Endpoints;
+use super::progress::Progress;
+use crate::facts::catalog::Api;
+use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use url::Url;
+
+/// How hard to try before a section becomes an error.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Total time one request may spend waiting between attempts (Retry-After and backoff).
+    pub max_wait: Duration,
+    /// First backoff after a 5xx or timeout; doubles each attempt.
+    pub base_backoff: Duration,
+    /// Timeout of a single attempt.
+    pub timeout: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 4,
+            max_wait: Duration::from_secs(60),
+            base_backoff: Duration::from_millis(500),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why a call failed: what the section error will say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallError {
+    pub code: String,
+    pub message: String,
+    pub status: Option<u16>,
+}
+
+impl CallError {
+    pub fn new(code: &str, message: impl Into<String>, status: Option<u16>) -> Self {
+        CallError {
+            code: code.into(),
+            message: message.into(),
+            status,
+        }
+    }
+
+    pub fn malformed(what: impl std::fmt::Display) -> Self {
+        CallError::new(
+            "MalformedResponse",
+            format!("the response body is not what the API documents: {what}"),
+            None,
+        )
+    }
+}
+
+/// A response whose status the caller still has to judge.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// Requests and retries per API.
+#[derive(Debug, Default)]
+pub struct Counters {
+    requests: [AtomicUsize; 3],
+    retries: [AtomicUsize; 3],
+}
+
+fn idx(api: Api) -> usize {
+    match api {
+        Api::Graph => 0,
+        Api::Arm => 1,
+        Api::LogAnalytics => 2,
+    }
+}
+
+impl Counters {
+    pub fn requests(&self, api: Api) -> usize {
+        self.requests[idx(api)].load(Ordering::Relaxed)
+    }
+    pub fn retries(&self, api: Api) -> usize {
+        self.retries[idx(api)].load(Ordering::Relaxed)
+    }
+    pub fn total_requests(&self) -> usize {
+        [Api::Graph, Api::Arm, Api::LogAnalytics]
+            .iter()
+            .map(|a| self.requests(*a))
+            .sum()
+    }
+}
+
+pub struct Http {
+    client: reqwest::Client,
+    pub endpoints: Endpoints,
+    tokens: Tokens,
+    limit: Semaphore,
+    policy: RetryPolicy,
+    pub counters: Counters,
+    progress: Progress,
+}
+
+impl Http {
+    pub fn new(
+        endpoints: Endpoints,
+        tokens: Tokens,
+        concurrency: usize,
+        policy: RetryPolicy,
+        progress: Progress,
+    ) -> Result<Self, String> {
+        let client = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            // Microsoft's APIs do not redirect; following one could carry the token elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("xdrguard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Http {
+            client,
+            endpoints,
+            tokens,
+            limit: Semaphore::new(concurrency.max(1)),
+            policy,
+            counters: Counters::default(),
+            progress,
+        })
+    }
+
+    pub fn tokens(&self) -> &Tokens {
+        &self.tokens
+    }
+
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Remove any secret we hold from a text that will be shown or stored.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for s in self.tokens.known_secrets() {
+            if s.len() >= 8 {
+                out = out.replace(&s, "[REDACTED]");
+            }
+        }
+        out
+    }
+
+    /// Send one request, retrying 429/503 after Retry-After and 5xx/timeouts with backoff.
+    /// Returns the final response, whatever its status, unless no response came at all.
+    pub async fn send(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, CallError> {
+        let token = self
+            .tokens
+            .get(api)
+            .await
+            .map_err(|e| CallError::new("AuthenticationFailed", self.scrub(&e), None))?;
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let outcome = {
+                let _permit = self.limit.acquire().await.expect("semaphore never closed");
+                self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
+                self.progress.request(api);
+                tracing::debug!(%method, url = %url, attempt, "request");
+                let mut rb = self
+                    .client
+                    .request(method.clone(), url.clone())
+                    .bearer_auth(&token)
+                    .header(ACCEPT, "application/json");
+                if let Some(b) = body {
+                    rb = rb.json(b);
+                }
+                match rb.send().await {
+                    Ok(resp) => {
+                        let status = resp.status().as_u16();
+                        let headers = resp.headers().clone();
+                        match resp.bytes().await {
+                            Ok(b) => Ok(RawResponse {
+                                status,
+                                headers,
+                                body: b.to_vec(),
+                            }),
+                            Err(e) => Err(transport_error(&e)),
+                        }
+                    }
+                    Err(e) => Err(transport_error(&e)),
+                }
+            };
+            // Decide whether to try again, and after how long.
+            let (delay, last) = match outcome {
+                Ok(r) if r.status == 429 || r.status == 503 => {
+                    let d = retry_after(&r.headers).unwrap_or_else(|| self.backoff(attempt));
+                    (d, Ok(r))
+                }
+                Ok(r) if r.status >= 500 || r.status == 408 => (self.backoff(attempt), Ok(r)),
+                Ok(r) => {
+                    tracing::debug!(%method, url = %url, status = r.status, "response");
+                    return Ok(r);
+                }
+                Err(e) => (self.backoff(attempt), Err(e)),
+            };
+            let give_up = if attempt >= self.policy.max_attempts {
+                Some(format!("gave up after {attempt} attempts"))
+            } else if waited + delay > self.policy.max_wait {
+                Some(format!(
+                    "gave up after {attempt} attempt(s): waiting {}s more would exceed the retry budget of {}s",
+                    delay.as_secs_f64().ceil(),
+                    self.policy.max_wait.as_secs()
+                ))
+            } else {
+                None
+            };
+            if let Some(why) = give_up {
+                let mut e = match last {
+                    Ok(r) => self.error_from(&r),
+                    Err(e) => e,
+                };
+                e.message = format!("{} ({why})", e.message);
+                tracing::warn!(url = %url, code = %e.code, "{}", e.message);
+                return Err(e);
+            }
+            tracing::info!(url = %url, attempt, delay_ms = delay.as_millis() as u64, "retrying");
+            self.count_retry(api);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+        }
+    }
+
+    /// Account for one retry (also used for `$batch` inner requests sent again).
+    pub fn count_retry(&self, api: Api) {
+        self.counters.retries[idx(api)].fetch_add(1, Ordering::Relaxed);
+        self.progress.retry(api);
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.policy
+            .base_backoff
+            .saturating_mul(1u32 << (attempt - 1).min(10))
+    }
+
+    /// A section error from a non-success response: the API's own code and message.
+    pub fn error_from(&self, r: &RawResponse) -> CallError {
+        let parsed: Option<Value> = serde_json::from_slice(&r.body).ok();
+        self.error_from_parts(r.status, parsed.as_ref(), &r.body)
+    }
+
+    /// Same, from a status and an already parsed body (a `$batch` inner response).
+    pub fn error_from_parts(&self, status: u16, parsed: Option<&Value>, raw: &[u8]) -> CallError {
+        let err = parsed.and_then(|v| v.get("error"));
+        let code = err
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_str)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("HTTP{status}"));
+        let message = err
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                let text = String::from_utf8_lossy(raw);
+                let text: String = text.chars().take(200).collect();
+                if text.trim().is_empty() {
+                    format!("HTTP {status}")
+                } else {
+                    format!("HTTP {status}: {}", text.trim())
+                }
+            });
+        CallError {
+            code,
+            message: self.scrub(&message),
+            status: Some(status),
+        }
+    }
+
+    /// Send and parse JSON: 2xx → `Some(body)` (`None` for 204 or an empty body), else the error.
+    pub async fn json(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+    ) -> Result<Option<Value>, CallError> {
+        let r = self.send(api, method, url, body).await?;
+        self.parse(r)
+    }
+
+    pub fn parse(&self, r: RawResponse) -> Result<Option<Value>, CallError> {
+        if !(200..300).contains(&r.status) {
+            return Err(self.error_from(&r));
+        }
+        if r.status == 204 || r.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        serde_json::from_slice(&r.body).map(Some).map_err(|e| {
+            let mut err = CallError::malformed(format!("not valid JSON ({e})"));
+            err.status = Some(r.status);
+            err
+        })
+    }
+
+    /// GET one JSON object.
+    pub async fn get(&self, api: Api, url: &Url) -> Result<Value, CallError> {
+        match self.json(api, Method::GET, url, None).await? {
+            Some(v) if v.is_object() => Ok(v),
+            Some(_) => Err(CallError::malformed("expected a JSON object")),
+            None => Err(CallError::malformed("empty body")),
+        }
+    }
+
+    /// GET a list and every following page; the items of all pages, in order.
+    pub async fn list(&self, api: Api, url: &Url) -> Result<Vec<Value>, CallError> {
+        let first = self.get(api, url).await?;
+        self.rest_of_pages(api, first, url).await
+    }
+
+    /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest.
+    pub async fn rest_of_pages(
+        &self,
+        api: Api,
+        first: Value,
+        first_url: &Url,
+    ) -> Result<Vec<Value>, CallError> {
+        let mut seen: HashSet<String> = HashSet::from([first_url.to_string()]);
+        let mut items = Vec::new();
+        let mut page = first;
+        loop {
+            let values = page
+                .get("value")
+                .and_then(Value::as_array)
+                .ok_or_else(|| CallError::malformed("a list response has no `value` array"))?;
+            items.extend(values.iter().cloned());
+            let Some(next) = next_link(&page) else {
+                return Ok(items);
+            };
+            let next = Url::parse(next)
+                .map_err(|e| CallError::malformed(format!("nextLink is not a URL ({e})")))?;
+            if !self.endpoints.same_origin(api, &next) {
+                return Err(CallError::new(
+                    "UnexpectedNextLink",
+                    format!(
+                        "refusing to follow a nextLink to another host ({})",
+                        next.host_str().unwrap_or("?")
+                    ),
+                    None,
+                ));
+            }
+            if !seen.insert(next.to_string()) {
+                return Err(CallError::malformed("nextLink repeats an earlier page"));
+            }
+            page = self.get(api, &next).await?;
+        }
+    }
+}
+
+/// `nextLink` (ARM) or `@odata.nextLink` (Graph), when another page follows.
+pub fn next_link(page: &Value) -> Option<&str> {
+    page.get("@odata.nextLink")
+        .or_else(|| page.get("nextLink"))
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
+/// Retry-After as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let v = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    parse_retry_after(v)
+}
+
+pub fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let d = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(d.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn transport_error(e: &reqwest::Error) -> CallError {
+    let code = if e.is_timeout() {
+        "Timeout"
+    } else if e.is_connect() {
+        "ConnectionFailed"
+    } else {
+        "TransportError"
+    };
+    // reqwest's Display never includes headers, so no token can leak through it.
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        src = s.source();
+    }
+    CallError::new(code, msg, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon"), None);
+    }
+
+    #[test]
+    fn next_links() {
+        let g = serde_json::json!({"@odata.nextLink": "https://g/x?$skiptoken=1", "value": []});
+        let a = serde_json::json!({"nextLink": "https://a/x", "value": []});
+        let none = serde_json::json!({"nextLink": null, "value": []});
+        assert_eq!(next_link(&g), Some("https://g/x?$skiptoken=1"));
+        assert_eq!(next_link(&a), Some("https://a/x"));
+        assert_eq!(next_link(&none), None);
+    }
+}

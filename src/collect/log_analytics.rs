@@ -1,0 +1,200 @@
+//! The one Log Analytics query per audit: last record and row count per required table, plus
+//! Defender-only rows of SecurityIncident and SecurityAlert. `union isfuzzy=true` keeps a
+//! missing table from failing the query; the left join keeps a row for every required table.
+
+use super::http::CallError;
+use super::norm::int;
+use serde_json::{json, Value};
+
+/// Look-back window of the query.
+pub const TIMESPAN: &str = "P14D";
+
+/// SecurityIncident.ProviderName values of incidents that come from Defender XDR.
+pub const XDR_INCIDENT_PROVIDERS: &[&str] = &[
+    "Microsoft XDR",
+    "Microsoft 365 Defender",
+    "Microsoft Defender XDR",
+];
+/// SecurityAlert.ProductName values of Defender products.
+pub const DEFENDER_ALERT_PRODUCTS: &[&str] = &[
+    "Microsoft 365 Defender",
+    "Microsoft Defender XDR",
+    "Microsoft Defender Advanced Threat Protection",
+    "Office 365 Advanced Threat Protection",
+    "Azure Advanced Threat Protection",
+    "Microsoft Cloud App Security",
+];
+
+fn kql_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("\"{s}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The query; table names must be plain identifiers (they come from user config).
+pub fn query(required_tables: &[String]) -> Result<String, CallError> {
+    let mut tables: Vec<&str> = Vec::new();
+    for t in required_tables {
+        if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(CallError::new(
+                "InvalidTableName",
+                format!("`{t}` is not a table name (letters, digits and _ only)"),
+                None,
+            ));
+        }
+        if t != "SecurityIncident" && t != "SecurityAlert" && !tables.contains(&t.as_str()) {
+            tables.push(t);
+        }
+    }
+    let mut parts = Vec::new();
+    if !tables.is_empty() {
+        let quoted = tables
+            .iter()
+            .map(|t| format!("\"{t}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        parts.push(format!(
+            "let required = datatable(TableName:string)[{quoted}]\n\
+             | join kind=leftouter (union withsource=TableName isfuzzy=true {}\n\
+             | summarize LastReceived=max(TimeGenerated), Rows=count() by TableName) on TableName\n\
+             | project TableName, LastReceived, Rows=coalesce(Rows, 0);",
+            tables.join(", ")
+        ));
+    }
+    parts.push(format!(
+        "let incidents = union isfuzzy=true (SecurityIncident | where ProviderName in~ ({}))\n\
+         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityIncident\";",
+        kql_list(XDR_INCIDENT_PROVIDERS)
+    ));
+    parts.push(format!(
+        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}))\n\
+         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityAlert\";",
+        kql_list(DEFENDER_ALERT_PRODUCTS)
+    ));
+    let sources = if tables.is_empty() {
+        "incidents, alerts"
+    } else {
+        "required, incidents, alerts"
+    };
+    parts.push(format!(
+        "union {sources}\n| project TableName, LastReceived, Rows"
+    ));
+    Ok(parts.join("\n"))
+}
+
+pub fn body(query: &str) -> Value {
+    json!({"query": query, "timespan": TIMESPAN})
+}
+
+/// Rows of the answer → ingestion facts. `None` (204) is no data.
+pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
+    let Some(v) = answer else {
+        return Ok(json!([]));
+    };
+    if let Some(err) = v.get("error") {
+        let code = err
+            .get("code")
+            .and_then(Value::as_str)
+            .unwrap_or("PartialError");
+        let msg = err
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("the query returned partial results");
+        return Err(CallError::new(
+            code,
+            format!("{msg} (partial results are not trusted)"),
+            Some(200),
+        ));
+    }
+    let table = v
+        .get("tables")
+        .and_then(Value::as_array)
+        .and_then(|t| {
+            t.iter()
+                .find(|t| t.get("name").and_then(Value::as_str) == Some("PrimaryResult"))
+                .or(t.first())
+        })
+        .ok_or_else(|| CallError::malformed("query result has no table"))?;
+    let columns = table
+        .get("columns")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CallError::malformed("query result has no columns"))?;
+    let col = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .ok_or_else(|| CallError::malformed(format!("query result lacks column `{name}`")))
+    };
+    let (ti, li, ri) = (col("TableName")?, col("LastReceived")?, col("Rows")?);
+    let rows = table
+        .get("rows")
+        .and_then(Value::as_array)
+        .ok_or_else(|| CallError::malformed("query result has no rows"))?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let cells = row
+            .as_array()
+            .ok_or_else(|| CallError::malformed("a row is not a list"))?;
+        let name = cells
+            .get(ti)
+            .and_then(Value::as_str)
+            .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
+        let last = match cells.get(li) {
+            None | Some(Value::Null) => Value::Null,
+            Some(Value::String(s)) if s.is_empty() => Value::Null,
+            Some(Value::String(s)) => {
+                let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+                    CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
+                })?;
+                Value::String(
+                    t.with_timezone(&chrono::Utc)
+                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                )
+            }
+            Some(other) => {
+                return Err(CallError::malformed(format!(
+                    "LastReceived {other} is not a date-time"
+                )))
+            }
+        };
+        let count = match cells.get(ri) {
+            None | Some(Value::Null) => 0,
+            Some(v) => {
+                int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
+            }
+        };
+        out.push(json!({"table": name, "last_received": last, "rows": count}));
+    }
+    Ok(Value::Array(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn query_has_the_three_columns_and_rejects_injection() {
+        let q = query(&["DeviceInfo".into(), "SecurityAlert".into()]).unwrap();
+        assert!(q.contains("union withsource=TableName isfuzzy=true DeviceInfo\n"));
+        assert!(q.contains("project TableName, LastReceived, Rows"));
+        assert!(query(&["X | take 1".into()]).is_err());
+    }
+
+    #[test]
+    fn rows_parse_strings_and_nulls() {
+        let v = json!({"tables":[{"name":"PrimaryResult","columns":[{"name":"TableName","type":"string"},{"name":"LastReceived","type":"datetime"},{"name":"Rows","type":"long"}],
+            "rows":[["DeviceInfo","2026-11-27T08:00:00Z","12"],["EmailEvents",null,0]]}]});
+        let out = ingestion(Some(&v)).unwrap();
+        assert_eq!(
+            out,
+            json!([{"table":"DeviceInfo","last_received":"2026-11-27T08:00:00Z","rows":12},{"table":"EmailEvents","last_received":null,"rows":0}])
+        );
+        assert!(ingestion(Some(
+            &json!({"tables":[], "error": {"code":"PartialError","message":"x"}})
+        ))
+        .is_err());
+        assert_eq!(ingestion(None).unwrap(), json!([]));
+    }
+}

@@ -1,0 +1,509 @@
+//! Live collection: read the tenant (Graph), the workspace (ARM) and its ingestion (Log
+//! Analytics) and write the facts document. Knows nothing of policies: the tables to query
+//! come in as plain data.
+//!
+//! Everything independent starts at once; Graph GETs share `$batch`es; a call that needs
+//! another's answer (operator id → groups and roles, workspace → customerId → query,
+//! subscription → tenant → connector pre-check) starts as soon as that answer arrives.
+//! A failed call becomes that section's error; collection itself never fails.
+
+pub mod arm;
+pub mod auth;
+pub mod cloud;
+pub mod graph;
+pub mod http;
+pub mod log_analytics;
+pub mod norm;
+pub mod progress;
+pub mod redact;
+
+use crate::facts::catalog::{self, Api};
+use crate::facts::{FactsDocument, Section, SectionError, Target, ToolInfo, WorkspaceRef};
+use futures::future::join_all;
+use graph::GraphGet;
+use http::{CallError, Http};
+use reqwest::Method;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tokio::sync::oneshot;
+
+/// What to collect.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub workspace: WorkspaceRef,
+    /// UPN or object id; `None` = the signed-in user (`/me`).
+    pub operator: Option<String>,
+    /// Tables whose ingestion the query reports (from the policy params, via the CLI).
+    pub required_tables: Vec<String>,
+    pub redact: bool,
+}
+
+type Res = Result<Value, CallError>;
+
+/// One section's outcome and the call that produced it.
+struct Got {
+    name: &'static str,
+    result: Res,
+    call: String,
+}
+
+fn got(name: &'static str, result: Res, call: impl Into<String>) -> Got {
+    Got {
+        name,
+        result,
+        call: call.into(),
+    }
+}
+
+/// Collect every section. Never fails: each failure is recorded in its section.
+pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
+    let paths = arm::Paths::new(&opts.workspace);
+    let (op_tx, op_rx) = oneshot::channel();
+    let (tenant_tx, tenant_rx) = oneshot::channel();
+    let (graph, arm_lists, (sub, req), (ws, ing), perms) = futures::join!(
+        graph_sections(http, opts, op_tx, tenant_tx),
+        arm_lists(http, &paths),
+        subscription_and_requirements(http, &paths, tenant_rx),
+        workspace_and_ingestion(http, &paths, &opts.required_tables),
+        workspace_permissions(http, &paths, opts, op_rx),
+    );
+    let tenant_id = sub
+        .result
+        .as_ref()
+        .ok()
+        .and_then(|s| s.get("tenant_id"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .or_else(|| {
+            graph
+                .iter()
+                .find(|g| g.name == "tenant")
+                .and_then(|g| g.result.as_ref().ok())
+                .and_then(|t| t.get("id"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+
+    let mut sections = BTreeMap::new();
+    for g in graph
+        .into_iter()
+        .chain(arm_lists)
+        .chain([sub, req, ws, ing, perms])
+    {
+        let section = match g.result {
+            Ok(v) => Section::Data(v),
+            Err(e) => Section::Error(section_error(g.name, e, g.call, http)),
+        };
+        sections.insert(g.name.to_string(), section);
+    }
+    let mut doc = FactsDocument {
+        schema_version: crate::facts::SCHEMA_VERSION,
+        collected_at: chrono::Utc::now(),
+        tool: Some(ToolInfo::current()),
+        target: Target {
+            workspace_id: opts.workspace.id.clone(),
+            tenant_id,
+            cloud: Some(http.endpoints.cloud.as_str().to_string()),
+            operator: opts.operator.clone(),
+            redacted: false,
+        },
+        sections,
+    };
+    if opts.redact {
+        redact::facts(&mut doc);
+    }
+    doc
+}
+
+/// The error of a section, with the permission that would allow the read and how to grant it.
+fn section_error(name: &str, e: CallError, call: String, http: &Http) -> SectionError {
+    let info = catalog::section(name);
+    let mut message = http.scrub(&e.message);
+    // Only for the call's own 403, not for one inherited from the operator lookup.
+    let own = e.code != "OperatorUnknown" && e.code != "DependencyFailed";
+    if own && e.status == Some(403) && info.map(|i| i.api) == Some(Api::Graph) {
+        message.push_str(" (Graph answers 403 for a missing permission or a missing license)");
+    }
+    SectionError {
+        code: e.code,
+        message,
+        status: e.status,
+        permission: info.map(|i| i.permission.to_string()),
+        call: Some(call),
+        grant: info.map(|i| i.grant.to_string()),
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds.
+async fn graph_sections(
+    http: &Http,
+    opts: &Options,
+    op_tx: oneshot::Sender<Result<String, CallError>>,
+    tenant_tx: oneshot::Sender<Option<String>>,
+) -> Vec<Got> {
+    let (op_path, op_source) = match &opts.operator {
+        None => (format!("/me?{}", graph::OPERATOR_SELECT), "me"),
+        Some(o) => (
+            format!("/users/{}?{}", graph::encode(o), graph::OPERATOR_SELECT),
+            "lookup",
+        ),
+    };
+    let member_paths = |id: &str| {
+        let id = graph::encode(id);
+        [
+            format!("/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"),
+            format!("/roleManagement/directory/roleAssignments?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
+            format!("/roleManagement/directory/roleEligibilitySchedules?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
+        ]
+    };
+    let mut first = vec![
+        GraphGet::list("/organization"),
+        GraphGet::list("/subscribedSkus"),
+        GraphGet::one(op_path.clone()),
+        GraphGet::list("/security/identities/sensors"),
+        GraphGet::list(format!(
+            "/security/identities/healthIssues?$filter={}",
+            graph::encode("status eq 'open'")
+        )),
+    ];
+    // An operator given by object id needs no lookup first: its memberships ride in the same batch.
+    let known_id = opts
+        .operator
+        .as_deref()
+        .filter(|o| is_guid(o))
+        .map(str::to_string);
+    if let Some(id) = &known_id {
+        first.extend(member_paths(id).into_iter().map(GraphGet::list));
+    }
+    let call = |p: &str| format!("GET /v1.0{p} (in $batch)");
+    let mut r = graph::batch(http, &first).await.into_iter();
+    let mut next = || {
+        r.next()
+            .unwrap_or_else(|| Err(CallError::malformed("no answer")))
+    };
+    let tenant = next().and_then(|v| graph::tenant(&v));
+    let _ = tenant_tx.send(
+        tenant
+            .as_ref()
+            .ok()
+            .and_then(|t| t["id"].as_str())
+            .map(str::to_string),
+    );
+    let mut out = vec![
+        got("tenant", tenant, call(&first[0].path)),
+        got(
+            "licenses",
+            next().and_then(|v| graph::licenses(&v)),
+            call(&first[1].path),
+        ),
+    ];
+    let operator = next()
+        .and_then(|v| graph::operator(&v, op_source))
+        .map_err(|e| explain_operator_error(e, opts));
+    let sensors = match next() {
+        Err(e) if graph::mdi_not_provisioned(&e) => {
+            Ok(serde_json::json!({"provisioned": false, "sensors": []}))
+        }
+        other => other.and_then(|v| graph::mdi_sensors(&v)),
+    };
+    let issues = match next() {
+        Err(e) if graph::mdi_not_provisioned(&e) => Ok(Value::Array(Vec::new())),
+        other => other.and_then(|v| graph::mdi_health_issues(&v)),
+    };
+    out.push(got("mdi_sensors", sensors, call(&first[3].path)));
+    out.push(got("mdi_health_issues", issues, call(&first[4].path)));
+
+    let op_id: Result<String, CallError> = operator
+        .as_ref()
+        .map(|o| o["id"].as_str().unwrap_or_default().to_string())
+        .map_err(Clone::clone);
+    let _ = op_tx.send(op_id.clone());
+    out.push(got("operator", operator, call(&op_path)));
+
+    let names = [
+        "operator_groups",
+        "directory_role_assignments",
+        "directory_role_eligibilities",
+    ];
+    let members: Vec<Res> = match (&known_id, &op_id) {
+        (Some(_), _) => (0..3).map(|_| next()).collect(),
+        (None, Ok(id)) => {
+            let gets: Vec<GraphGet> = member_paths(id).into_iter().map(GraphGet::list).collect();
+            graph::batch(http, &gets).await
+        }
+        (None, Err(e)) => (0..3).map(|_| Err(operator_unknown(e))).collect(),
+    };
+    let member_calls = member_paths(op_id.as_deref().unwrap_or("{operator id}"));
+    for (((name, res), path), norm) in
+        names
+            .into_iter()
+            .zip(members)
+            .zip(member_calls.iter())
+            .zip([
+                graph::groups as fn(&Value) -> Res,
+                graph::role_assignments,
+                graph::role_assignments,
+            ])
+    {
+        out.push(got(name, res.and_then(|v| norm(&v)), call(path)));
+    }
+    out
+}
+
+/// A service principal cannot be `/me`: say what to do instead.
+fn explain_operator_error(mut e: CallError, opts: &Options) -> CallError {
+    if opts.operator.is_none() && matches!(e.status, Some(400) | Some(403) | Some(404)) {
+        e.message = format!(
+            "{} — /me only works when a user signs in; when xdrguard runs as an application (service principal), pass --operator <UPN or object id>",
+            e.message
+        );
+    } else if opts.operator.is_some() && e.status == Some(404) {
+        e.message = format!(
+            "{} — no user {} in this tenant",
+            e.message,
+            opts.operator.as_deref().unwrap_or_default()
+        );
+    }
+    e
+}
+
+fn operator_unknown(e: &CallError) -> CallError {
+    CallError {
+        code: "OperatorUnknown".into(),
+        message: format!(
+            "the operator could not be read, so neither could what they hold: {} ({})",
+            e.message, e.code
+        ),
+        status: e.status,
+    }
+}
+
+/// ARM lists that depend on nothing but the workspace.
+async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
+    type Norm = fn(&Value) -> Res;
+    let lists: [(&'static str, String, Norm); 8] = [
+        ("tables", p.tables(), arm::tables),
+        (
+            "sentinel_onboarding",
+            p.onboarding_states(),
+            arm::onboarding,
+        ),
+        ("data_connectors", p.data_connectors(), arm::data_connectors),
+        ("alert_rules", p.alert_rules(), arm::alert_rules),
+        (
+            "content_packages",
+            p.content_packages(),
+            arm::content_packages,
+        ),
+        ("content_catalog", p.content_catalog(), arm::content_catalog),
+        ("settings", p.settings(), arm::settings),
+        (
+            "workspace_role_assignments",
+            p.role_assignments_at_scope(),
+            arm::role_assignments,
+        ),
+    ];
+    join_all(lists.into_iter().map(|(name, path, norm)| async move {
+        let res = arm_list(http, &path).await;
+        let res = match res {
+            // No onboarding state (or no Sentinel resource provider at all): Sentinel is off.
+            Err(e) if name == "sentinel_onboarding" && e.status == Some(404) => {
+                Ok(Value::Array(Vec::new()))
+            }
+            other => other,
+        };
+        got(name, res.and_then(|v| norm(&v)), format!("GET {path}"))
+    }))
+    .await
+}
+
+async fn arm_list(http: &Http, path: &str) -> Res {
+    let url = http
+        .endpoints
+        .url(Api::Arm, path)
+        .map_err(|e| CallError::new("BadUrl", e, None))?;
+    http.list(Api::Arm, &url).await.map(Value::Array)
+}
+
+async fn arm_get(http: &Http, path: &str) -> Res {
+    let url = http
+        .endpoints
+        .url(Api::Arm, path)
+        .map_err(|e| CallError::new("BadUrl", e, None))?;
+    http.get(Api::Arm, &url).await
+}
+
+/// The subscription (for the workspace's tenant id), then the connector pre-check for that
+/// tenant. Without the subscription (no Reader on it), the signed-in tenant from Graph is
+/// the best remaining answer: the connector can only connect that tenant anyway.
+async fn subscription_and_requirements(
+    http: &Http,
+    p: &arm::Paths,
+    graph_tenant: oneshot::Receiver<Option<String>>,
+) -> (Got, Got) {
+    let path = p.subscription();
+    let sub = arm_get(http, &path)
+        .await
+        .and_then(|v| arm::subscription(&v));
+    let check_path = p.check_requirements();
+    let tenant = match &sub {
+        Ok(s) => Ok(s["tenant_id"].as_str().unwrap_or_default().to_string()),
+        Err(e) => match graph_tenant.await {
+            Ok(Some(t)) => Ok(t),
+            _ => Err(CallError {
+                code: "DependencyFailed".into(),
+                message: format!(
+                    "the tenant id comes from the subscription or /organization, and neither could be read: {} ({})",
+                    e.message, e.code
+                ),
+                status: e.status,
+            }),
+        },
+    };
+    let req = match tenant {
+        Ok(tenant) => {
+            let body = arm::check_requirements_body(&tenant);
+            match http.endpoints.url(Api::Arm, &check_path) {
+                Ok(url) => match http.json(Api::Arm, Method::POST, &url, Some(&body)).await {
+                    Ok(Some(v)) => arm::connector_requirements(&v),
+                    Ok(None) => Err(CallError::malformed("empty body")),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(CallError::new("BadUrl", e, None)),
+            }
+        }
+        Err(e) => Err(e),
+    };
+    (
+        got("subscription", sub, format!("GET {path}")),
+        got("connector_requirements", req, format!("POST {check_path}")),
+    )
+}
+
+/// The workspace (for its customerId), then the one ingestion query.
+async fn workspace_and_ingestion(http: &Http, p: &arm::Paths, tables: &[String]) -> (Got, Got) {
+    let path = p.workspace();
+    let ws = arm_get(http, &path).await.and_then(|v| arm::workspace(&v));
+    let mut call = "POST /v1/workspaces/{customerId}/query".to_string();
+    let ing = match &ws {
+        Ok(w) => {
+            let customer = w["customer_id"].as_str().unwrap_or_default();
+            call = format!("POST /v1/workspaces/{}/query", graph::encode(customer));
+            match log_analytics::query(tables) {
+                Ok(q) => match http.endpoints.url(Api::LogAnalytics, &call[5..]) {
+                    Ok(url) => http
+                        .json(Api::LogAnalytics, Method::POST, &url, Some(&log_analytics::body(&q)))
+                        .await
+                        .and_then(|v| log_analytics::ingestion(v.as_ref())),
+                    Err(e) => Err(CallError::new("BadUrl", e, None)),
+                },
+                Err(e) => Err(e),
+            }
+        }
+        Err(e) => Err(CallError {
+            code: "DependencyFailed".into(),
+            message: format!("the query needs the workspace's customerId, and the workspace could not be read: {} ({})", e.message, e.code),
+            status: e.status,
+        }),
+    };
+    (
+        got("workspace", ws, format!("GET {path}")),
+        got("ingestion", ing, call),
+    )
+}
+
+/// What the operator may do on the workspace: the permissions API when the operator is the
+/// caller, else their role assignments and those roles' definitions (each fetched once).
+async fn workspace_permissions(
+    http: &Http,
+    p: &arm::Paths,
+    opts: &Options,
+    op_rx: oneshot::Receiver<Result<String, CallError>>,
+) -> Got {
+    let operator_id = |rx: oneshot::Receiver<Result<String, CallError>>| async move {
+        match rx.await {
+            Ok(Ok(id)) => Ok(id),
+            Ok(Err(e)) => Err(operator_unknown(&e)),
+            Err(_) => Err(CallError::new(
+                "OperatorUnknown",
+                "the operator lookup did not finish",
+                None,
+            )),
+        }
+    };
+    if opts.operator.is_none() {
+        let path = p.permissions();
+        // Ask now; the answer only counts if the caller turns out to be a user (/me works).
+        let (perms, op) = futures::join!(arm_list(http, &path), operator_id(op_rx));
+        let res = op.and(perms).and_then(|v| arm::caller_permissions(&v));
+        return got("workspace_permissions", res, format!("GET {path}"));
+    }
+    let given = opts.operator.clone().unwrap_or_default();
+    let id = if is_guid(&given) {
+        Ok(given)
+    } else {
+        operator_id(op_rx).await
+    };
+    let id = match id {
+        Ok(id) => id,
+        Err(e) => {
+            return got(
+                "workspace_permissions",
+                Err(e),
+                format!("GET {}", p.role_assignments_of("{operator id}")),
+            )
+        }
+    };
+    let path = p.role_assignments_of(&id);
+    let assignments = match arm_list(http, &path)
+        .await
+        .and_then(|v| arm::role_assignments(&v))
+    {
+        Ok(Value::Array(a)) => a,
+        Ok(_) => unreachable!("role_assignments returns an array"),
+        Err(e) => return got("workspace_permissions", Err(e), format!("GET {path}")),
+    };
+    let guids = arm::distinct_definitions(&assignments);
+    let defs = join_all(
+        guids
+            .iter()
+            .map(|g| async move { (g.clone(), arm_get(http, &p.role_definition(g)).await) }),
+    )
+    .await;
+    let mut definitions = Vec::new();
+    for (g, d) in defs {
+        match d {
+            Ok(d) => definitions.push((g, d)),
+            Err(e) => {
+                return got(
+                    "workspace_permissions",
+                    Err(e),
+                    format!("GET {}", p.role_definition(&g)),
+                )
+            }
+        }
+    }
+    got(
+        "workspace_permissions",
+        arm::assigned_permissions(&assignments, &definitions),
+        format!("GET {path}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn guids() {
+        assert!(super::is_guid("87d349ed-44d7-43e1-9a83-5f2406dee5bd"));
+        assert!(!super::is_guid("AdeleV@contoso.com"));
+    }
+}
