@@ -564,3 +564,27 @@ fn audit_takes_every_option_of_check() {
         assert!(audit.contains(&opt), "audit lacks --{opt}");
     }
 }
+
+/// `audit --quiet` with `--report` writes the reports and prints nothing on stdout.
+#[tokio::test]
+async fn audit_quiet_writes_reports_only() {
+    let fake = Fake::start(&Tenant::ready()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let sarif = dir.path().join("r.sarif");
+    let ws = scenarios::workspace_id();
+    let c = xdrguard(&fake);
+    let path = sarif.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let report = format!("sarif={}", path.display());
+        run(
+            c,
+            &["audit", "--workspace", &ws, "--quiet", "--report", &report],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+}

@@ -18,7 +18,9 @@ pub struct AuditArgs {
     pub save_facts: Option<PathBuf>,
 }
 
-pub fn run(args: AuditArgs) -> Result<u8, InputError> {
+pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
+    // One `--quiet` silences both the progress display and the report on stdout.
+    args.eval.quiet = args.source.quiet;
     // Bad policies or config fail before any request is made.
     let (catalog, config) = load_policies_and_config(&args.eval)?;
     let tables = required_tables(&catalog, &config);
