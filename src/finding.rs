@@ -147,6 +147,20 @@ pub struct Evidence {
     pub detail: String,
 }
 
+impl fmt::Display for Evidence {
+    /// `name (id): detail`, leaving out what is empty.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.name.is_empty() {
+            write!(f, "{} ", self.name)?;
+        }
+        write!(f, "({})", self.id)?;
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
 /// How to fix a failing control: steps in order and the Microsoft Learn page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Remediation {

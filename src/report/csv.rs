@@ -41,16 +41,7 @@ fn row(f: &Finding) -> Vec<String> {
     let evidence = f
         .evidence
         .iter()
-        .map(|e| {
-            let mut s = e.id.clone();
-            if !e.name.is_empty() {
-                s = format!("{} ({s})", e.name);
-            }
-            if !e.detail.is_empty() {
-                s = format!("{s}: {}", e.detail);
-            }
-            s
-        })
+        .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join("; ");
     let w = f.waiver.as_ref();

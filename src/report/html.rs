@@ -169,7 +169,7 @@ struct Context<'a> {
     fail_on: &'static str,
     generated_at: String,
     facts_collected_at: Option<String>,
-    target: &'a super::ReportTarget,
+    target: &'a crate::facts::Target,
     score: Option<u32>,
     counts: Vec<Count>,
     statuses: Vec<&'static str>,

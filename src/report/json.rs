@@ -44,7 +44,7 @@ mod tests {
             facts_collected_at: None,
             profile: "full".into(),
             fail_on: Severity::Low,
-            target: ReportTarget {
+            target: crate::facts::Target {
                 workspace_id: "/x".into(),
                 tenant_id: None,
                 cloud: None,

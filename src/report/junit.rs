@@ -15,17 +15,7 @@ fn failure_text(f: &Finding) -> String {
     if !f.evidence.is_empty() {
         s.push_str("Evidence:\n");
         for e in &f.evidence {
-            let name = if e.name.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", e.name)
-            };
-            let detail = if e.detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", e.detail)
-            };
-            s.push_str(&format!("  - {name}({}){detail}\n", e.id));
+            s.push_str(&format!("  - {e}\n"));
         }
         s.push('\n');
     }

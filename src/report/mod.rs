@@ -7,11 +7,12 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 #[doc(hidden)]
+#[doc(hidden)]
 pub mod sample;
 pub mod sarif;
 pub mod table;
 
-use crate::facts::{FactsDocument, ToolInfo};
+use crate::facts::{FactsDocument, Target, ToolInfo};
 use crate::finding::{Finding, Severity, Status};
 use serde::{Deserialize, Serialize};
 
@@ -82,20 +83,6 @@ impl Summary {
     }
 }
 
-/// The target as reported.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportTarget {
-    pub workspace_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cloud: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub operator: Option<String>,
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub redacted: bool,
-}
-
 /// Everything a reporter may show; serialised as the JSON report (`schemas/report.schema.json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -105,7 +92,7 @@ pub struct Report {
     pub facts_collected_at: Option<chrono::DateTime<chrono::Utc>>,
     pub profile: String,
     pub fail_on: Severity,
-    pub target: ReportTarget,
+    pub target: Target,
     pub verdict: Verdict,
     pub exit_code: u8,
     pub summary: Summary,
@@ -143,13 +130,7 @@ impl Report {
             facts_collected_at: Some(facts.collected_at),
             profile: profile.to_string(),
             fail_on,
-            target: ReportTarget {
-                workspace_id: facts.target.workspace_id.clone(),
-                tenant_id: facts.target.tenant_id.clone(),
-                cloud: facts.target.cloud.clone(),
-                operator: facts.target.operator.clone(),
-                redacted: facts.target.redacted,
-            },
+            target: facts.target.clone(),
             verdict,
             exit_code: verdict.exit_code(),
             summary: Summary::of(&findings),

@@ -1,7 +1,8 @@
 //! Reports built in code for reporter tests: one of every status, and a hostile one whose
 //! every text field carries markup, formula and delimiter payloads. Not part of the API.
 
-use super::{Report, ReportTarget, Summary, Verdict};
+use super::{Report, Summary, Verdict};
+use crate::facts::Target;
 use crate::finding::*;
 
 pub const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sentinel";
@@ -81,7 +82,7 @@ pub fn report(findings: Vec<Finding>) -> Report {
         facts_collected_at: Some("2026-01-15T07:59:00Z".parse().expect("fixed instant")),
         profile: "full".into(),
         fail_on: Severity::Low,
-        target: ReportTarget {
+        target: Target {
             workspace_id: WORKSPACE.into(),
             tenant_id: Some(TENANT.into()),
             cloud: Some("public".into()),

@@ -118,17 +118,7 @@ pub fn render(report: &Report, style: Style) -> String {
             continue;
         }
         for e in &f.evidence {
-            let name = if e.name.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", e.name)
-            };
-            let detail = if e.detail.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", e.detail)
-            };
-            out.push_str(&format!("  - {name}({}){detail}\n", e.id));
+            out.push_str(&format!("  - {e}\n"));
         }
         out.push_str(&format!("  {}\n", f.remediation.summary));
         for (i, step) in f.remediation.steps.iter().enumerate() {
