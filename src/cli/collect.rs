@@ -13,7 +13,6 @@ use crate::facts::catalog::Api;
 use crate::facts::{FactsDocument, Section, WorkspaceRef};
 use crate::policy::{load_catalog, Catalog};
 use clap::{ArgAction, Args};
-use serde_json::Value;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -114,16 +113,7 @@ pub fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
         return Vec::new();
     };
     let eff = crate::eval::effective(catalog, config, control);
-    eff.params
-        .get("required_tables")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
+    crate::collect::norm::strings(eff.params.get("required_tables"))
 }
 
 /// What a run cost, for the summary line and the benchmark.
