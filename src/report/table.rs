@@ -42,6 +42,20 @@ fn status_label(f: &Finding) -> String {
     }
 }
 
+/// Longest finding shown in the table; fails and errors are spelled out in full below it.
+const MAX_CELL: usize = 240;
+
+/// The text on one line, cut at `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= max {
+        return flat;
+    }
+    let mut cut: String = flat.chars().take(max).collect();
+    cut.push_str("… (details below)");
+    cut
+}
+
 pub fn render(report: &Report, style: Style) -> String {
     let mut table = Table::new();
     table.load_style(presets::UTF8_FULL_CONDENSED);
@@ -70,6 +84,7 @@ pub fn render(report: &Report, style: Style) -> String {
                 line = format!("{line} ({r})");
             }
         }
+        let mut line = one_line(&line, MAX_CELL);
         if f.baseline == Some(crate::finding::BaselineState::Known) {
             line.push_str(" [known: in baseline]");
         }
