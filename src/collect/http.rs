@@ -224,7 +224,7 @@ impl Http {
             };
             let give_up = if attempt >= self.policy.max_attempts {
                 Some(format!("gave up after {attempt} attempts"))
-            } else if waited + delay > self.policy.max_wait {
+            } else if waited.saturating_add(delay) > self.policy.max_wait {
                 Some(format!(
                     "gave up after {attempt} attempt(s): waiting {}s more would exceed the retry budget of {}s",
                     delay.as_secs_f64().ceil(),
@@ -245,7 +245,7 @@ impl Http {
             tracing::info!(url = %url, attempt, delay_ms = delay.as_millis() as u64, "retrying");
             self.count_retry(api);
             tokio::time::sleep(delay).await;
-            waited += delay;
+            waited = waited.saturating_add(delay);
         }
     }
 
@@ -392,7 +392,8 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 
 pub fn parse_retry_after(v: &str) -> Option<Duration> {
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs >= 0.0 && secs.is_finite()).then(|| Duration::from_secs_f64(secs));
+        // try_from: an absurd value ("1e300") from a misbehaving server must not panic.
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let at = chrono::DateTime::parse_from_rfc2822(v).ok()?;
     let d = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
@@ -432,6 +433,9 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("1e300"), None);
+        assert_eq!(parse_retry_after("NaN"), None);
+        assert_eq!(parse_retry_after("inf"), None);
     }
 
     #[test]
