@@ -588,3 +588,45 @@ async fn audit_quiet_writes_reports_only() {
     let sarif: Value = serde_json::from_str(&std::fs::read_to_string(&sarif).unwrap()).unwrap();
     assert_eq!(sarif["version"], "2.1.0");
 }
+
+/// The ingestion query looks back as far as the longest age a policy judges: a config that
+/// accepts 30-day-old data must not have it judged on 14 days of results.
+#[tokio::test]
+async fn ingestion_lookback_follows_the_policies() {
+    let fake = Fake::start(&Tenant::ready()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("xdrguard.yaml");
+    std::fs::write(
+        &cfg,
+        "controls:\n  XDR-EVT-02:\n    params:\n      max_age: 30d\n",
+    )
+    .unwrap();
+    let out = dir.path().join("facts.json");
+    let ws = scenarios::workspace_id();
+    let c = xdrguard(&fake);
+    let (cfg_s, out_s) = (cfg.display().to_string(), out.display().to_string());
+    let r = tokio::task::spawn_blocking(move || {
+        run(
+            c,
+            &[
+                "collect",
+                "--workspace",
+                &ws,
+                "--config",
+                &cfg_s,
+                "-o",
+                &out_s,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let query = fake
+        .log()
+        .into_iter()
+        .find(|l| l.key.contains("/query"))
+        .and_then(|l| l.body)
+        .unwrap();
+    assert_eq!(query["timespan"], "P30D");
+}

@@ -47,6 +47,7 @@ fn options(operator: Option<&str>) -> Options {
         workspace: WorkspaceRef::parse(&scenarios::workspace_id()).unwrap(),
         operator: operator.map(str::to_string),
         required_tables: REQUIRED_TABLES.iter().map(|s| s.to_string()).collect(),
+        ingestion_lookback: chrono::Duration::days(7),
         redact: false,
     }
 }

@@ -2,7 +2,7 @@
 //! `EvalArgs`) so both commands evaluate and report the same way.
 
 use super::check::{evaluate_and_report, load_policies_and_config, EvalArgs};
-use super::collect::{collect_facts, required_tables, SourceArgs};
+use super::collect::{collect_facts, ingestion_plan, SourceArgs};
 use crate::diagnostic::InputError;
 use clap::Args;
 use std::path::PathBuf;
@@ -23,8 +23,8 @@ pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     args.eval.quiet = args.source.quiet;
     // Bad policies or config fail before any request is made.
     let (catalog, config) = load_policies_and_config(&args.eval)?;
-    let tables = required_tables(&catalog, &config);
-    let (facts, stats) = collect_facts(&args.source, tables)?;
+    let plan = ingestion_plan(&catalog, &config);
+    let (facts, stats) = collect_facts(&args.source, plan)?;
     if let Some(p) = &args.save_facts {
         let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
         std::fs::write(p, text).map_err(|e| InputError::io(p, &e))?;

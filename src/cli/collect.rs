@@ -87,8 +87,8 @@ pub fn run(args: CollectArgs) -> Result<u8, InputError> {
         Some(p) => Config::load(p, &catalog)?,
         None => Config::default(),
     };
-    let tables = required_tables(&catalog, &config);
-    let (facts, stats) = collect_facts(&args.source, tables)?;
+    let plan = ingestion_plan(&catalog, &config);
+    let (facts, stats) = collect_facts(&args.source, plan)?;
     let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
     write_output(args.output.as_deref(), &text)?;
     if !args.source.quiet {
@@ -97,9 +97,42 @@ pub fn run(args: CollectArgs) -> Result<u8, InputError> {
     Ok(super::exit::COMPLIANT)
 }
 
+/// What the ingestion query must cover, read from the effective policy params so config
+/// overrides reach collection (which itself knows nothing of policies).
+#[derive(Debug, Clone)]
+pub struct IngestionPlan {
+    pub tables: Vec<String>,
+    /// The longest duration param of any control that reads `ingestion` (e.g. `max_age`,
+    /// `window`): data older than the query's look-back would wrongly look absent.
+    pub lookback: chrono::Duration,
+}
+
+pub fn ingestion_plan(catalog: &Catalog, config: &Config) -> IngestionPlan {
+    let lookback = catalog
+        .controls
+        .iter()
+        .filter(|c| c.policy.reads.iter().any(|r| r == "ingestion"))
+        .flat_map(|c| {
+            let eff = crate::eval::effective(catalog, config, c);
+            c.policy
+                .params
+                .iter()
+                .filter(|(_, spec)| spec.kind == crate::policy::ParamType::Duration)
+                .filter_map(|(name, _)| eff.params.get(name)?.as_str().map(str::to_string))
+                .filter_map(|s| crate::policy::parse_duration(&s).ok())
+                .collect::<Vec<_>>()
+        })
+        .max()
+        .unwrap_or_else(chrono::Duration::zero);
+    IngestionPlan {
+        tables: required_tables(catalog, config),
+        lookback,
+    }
+}
+
 /// The tables the ingestion query covers: the effective `required_tables` of XDR-EVT-01
 /// (or of whichever control declares that param), so config overrides reach collection.
-pub fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
+fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
     let control = catalog
         .get("XDR-EVT-01")
         .filter(|c| c.policy.params.contains_key("required_tables"))
@@ -156,7 +189,7 @@ impl Stats {
 /// Sign in, collect, check the result against the facts schema.
 pub fn collect_facts(
     src: &SourceArgs,
-    required_tables: Vec<String>,
+    plan: IngestionPlan,
 ) -> Result<(FactsDocument, Stats), InputError> {
     init_logging(src.verbose);
     let endpoints = Endpoints::new(
@@ -180,7 +213,8 @@ pub fn collect_facts(
     let opts = Options {
         workspace: src.workspace.clone(),
         operator: src.operator.clone().filter(|o| !o.trim().is_empty()),
-        required_tables,
+        required_tables: plan.tables,
+        ingestion_lookback: plan.lookback,
         redact: src.redact,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -6,8 +6,8 @@ use super::http::CallError;
 use super::norm::int;
 use serde_json::{json, Value};
 
-/// Look-back window of the query.
-pub const TIMESPAN: &str = "P14D";
+/// Shortest look-back of the query; callers may ask for longer.
+pub const MIN_LOOKBACK_DAYS: i64 = 14;
 
 /// SecurityIncident.ProviderName values of incidents that come from Defender XDR.
 pub const XDR_INCIDENT_PROVIDERS: &[&str] = &[
@@ -84,8 +84,19 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
     Ok(parts.join("\n"))
 }
 
-pub fn body(query: &str) -> Value {
-    json!({"query": query, "timespan": TIMESPAN})
+/// The request body; `lookback` (at least MIN_LOOKBACK_DAYS) becomes an ISO 8601 timespan.
+pub fn body(query: &str, lookback: chrono::Duration) -> Value {
+    json!({"query": query, "timespan": timespan(lookback)})
+}
+
+/// `P14D` for whole days, else `PT…S`; never shorter than the minimum.
+pub fn timespan(lookback: chrono::Duration) -> String {
+    let secs = lookback.num_seconds().max(MIN_LOOKBACK_DAYS * 86_400);
+    if secs % 86_400 == 0 {
+        format!("P{}D", secs / 86_400)
+    } else {
+        format!("PT{secs}S")
+    }
 }
 
 /// Rows of the answer → ingestion facts. `None` (204) is no data.
@@ -180,6 +191,13 @@ mod tests {
         assert!(q.contains("union withsource=TableName isfuzzy=true DeviceInfo\n"));
         assert!(q.contains("project TableName, LastReceived, Rows"));
         assert!(query(&["X | take 1".into()]).is_err());
+    }
+
+    #[test]
+    fn timespans() {
+        assert_eq!(timespan(chrono::Duration::days(7)), "P14D");
+        assert_eq!(timespan(chrono::Duration::days(30)), "P30D");
+        assert_eq!(timespan(chrono::Duration::hours(400)), "PT1440000S");
     }
 
     #[test]

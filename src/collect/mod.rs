@@ -35,6 +35,8 @@ pub struct Options {
     pub operator: Option<String>,
     /// Tables whose ingestion the query reports (from the policy params, via the CLI).
     pub required_tables: Vec<String>,
+    /// How far back the ingestion query looks (the longest age a policy judges, via the CLI).
+    pub ingestion_lookback: chrono::Duration,
     pub redact: bool,
 }
 
@@ -64,7 +66,7 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
         graph_sections(http, opts, op_tx, tenant_tx),
         arm_lists(http, &paths),
         subscription_and_requirements(http, &paths, tenant_rx),
-        workspace_and_ingestion(http, &paths, &opts.required_tables),
+        workspace_and_ingestion(http, &paths, &opts.required_tables, opts.ingestion_lookback),
         workspace_permissions(http, &paths, opts, op_rx),
     );
     let tenant_id = sub
@@ -390,7 +392,12 @@ async fn subscription_and_requirements(
 }
 
 /// The workspace (for its customerId), then the one ingestion query.
-async fn workspace_and_ingestion(http: &Http, p: &arm::Paths, tables: &[String]) -> (Got, Got) {
+async fn workspace_and_ingestion(
+    http: &Http,
+    p: &arm::Paths,
+    tables: &[String],
+    lookback: chrono::Duration,
+) -> (Got, Got) {
     let path = p.workspace();
     let ws = arm_get(http, &path).await.and_then(|v| arm::workspace(&v));
     let mut call = "POST /v1/workspaces/{customerId}/query".to_string();
@@ -401,7 +408,7 @@ async fn workspace_and_ingestion(http: &Http, p: &arm::Paths, tables: &[String])
             match log_analytics::query(tables) {
                 Ok(q) => match http.endpoints.url(Api::LogAnalytics, &call[5..]) {
                     Ok(url) => http
-                        .json(Api::LogAnalytics, Method::POST, &url, Some(&log_analytics::body(&q)))
+                        .json(Api::LogAnalytics, Method::POST, &url, Some(&log_analytics::body(&q, lookback)))
                         .await
                         .and_then(|v| log_analytics::ingestion(v.as_ref())),
                     Err(e) => Err(CallError::new("BadUrl", e, None)),
