@@ -630,3 +630,53 @@ async fn ingestion_lookback_follows_the_policies() {
         .unwrap();
     assert_eq!(query["timespan"], "P30D");
 }
+
+/// On a terminal, stderr shows per-API progress (requests, retries); `--quiet` shows none.
+/// `script` gives the command a real pseudo-terminal.
+#[tokio::test]
+async fn progress_on_a_terminal_only() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").is_err(),
+            "`script` (util-linux) is needed under CI"
+        );
+        eprintln!("skipped: no `script` to give the command a terminal");
+        return;
+    }
+    let fake = Fake::start(&Tenant::throttled()).await;
+    let bin = assert_cmd::cargo::cargo_bin("xdrguard");
+    let ws = scenarios::workspace_id();
+    let uri = fake.uri();
+    let on_tty = |quiet: bool| {
+        let cmd = format!(
+            "{} collect --workspace {ws} -o /dev/null {} > /dev/null",
+            bin.display(),
+            if quiet { "--quiet" } else { "" }
+        );
+        let uri = uri.clone();
+        tokio::task::spawn_blocking(move || {
+            let out = std::process::Command::new("script")
+                .args(["-qec", &cmd, "/dev/null"])
+                .env("XDRGUARD_ACCESS_TOKEN", TOKEN)
+                .env("XDRGUARD_GRAPH_URL", &uri)
+                .env("XDRGUARD_ARM_URL", &uri)
+                .env("XDRGUARD_LOG_ANALYTICS_URL", &uri)
+                .env("NO_COLOR", "1")
+                .env_remove("AZURE_CLIENT_SECRET")
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+    };
+    let shown = on_tty(false).await.unwrap();
+    // The live display's "N requests, M retries" (the closing summary says "N requests/M retries").
+    assert!(shown.contains("Azure Resource Manager"), "{shown}");
+    assert!(shown.contains(" requests, "), "{shown}");
+    assert!(!shown.contains(TOKEN));
+    let quiet = on_tty(true).await.unwrap();
+    assert!(!quiet.contains("requests"), "{quiet}");
+}
