@@ -69,18 +69,14 @@ pub fn policy_files(path: &Path) -> Result<Vec<PathBuf>, InputError> {
 /// Load the shipped policies (unless `builtin` is false) plus every policy in `dirs`.
 /// All problems across all files are returned together.
 pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputError> {
-    let mut sources = if builtin {
-        builtin_sources()
-    } else {
-        Vec::new()
-    };
     let mut errors = Vec::new();
+    let mut user = Vec::new();
     for d in dirs {
         match policy_files(d) {
             Ok(files) => {
                 for f in files {
                     match SourceFile::read(&f) {
-                        Ok(s) => sources.push(s),
+                        Ok(s) => user.push(s),
                         Err(e) => errors.push(e),
                     }
                 }
@@ -88,18 +84,15 @@ pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputErr
             Err(e) => errors.push(e),
         }
     }
+    let mut sources = if builtin {
+        builtin_sources()
+    } else {
+        Vec::new()
+    };
     // A user folder that holds the shipped policies themselves (e.g. `--policies policies/`)
     // replaces the embedded copies instead of clashing with them.
-    if builtin {
-        let n = builtin_sources().len();
-        let user: Vec<std::sync::Arc<str>> =
-            sources.iter().skip(n).map(|s| s.text.clone()).collect();
-        let mut i = 0;
-        sources.retain(|s| {
-            i += 1;
-            i > n || !user.contains(&s.text)
-        });
-    }
+    sources.retain(|b| !user.iter().any(|u| u.text == b.text));
+    sources.extend(user);
     match Catalog::from_sources(sources) {
         Ok(c) if errors.is_empty() => Ok(c),
         Ok(_) => Err(InputError::many(errors).expect("non-empty")),
