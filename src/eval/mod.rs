@@ -107,12 +107,25 @@ pub fn evaluate(
     let mut findings = Vec::with_capacity(catalog.controls.len());
     for control in &catalog.controls {
         let eff = effective(catalog, config, control);
+        // The first upstream control that failed, or is itself blocked: (root, upstream).
+        let blocked = control
+            .policy
+            .depends_on
+            .iter()
+            .find_map(|d| blockers.get(d).map(|root| (root.clone(), d.as_str())));
         let finding = evaluate_one(
-            control, &eff, facts, &sections, profile, &root, &target, &blockers,
+            control,
+            &eff,
+            facts,
+            &sections,
+            profile,
+            &root,
+            &target,
+            blocked.as_ref(),
         );
         let blocker = match finding.status {
             Status::Fail => Some(control.policy.id.clone()),
-            Status::Skipped => blocked_root_of(&finding),
+            Status::Skipped => blocked.map(|(root, _)| root),
             _ => None,
         };
         if let Some(b) = blocker {
@@ -121,14 +134,6 @@ pub fn evaluate(
         findings.push(finding);
     }
     findings
-}
-
-fn blocked_root_of(f: &Finding) -> Option<String> {
-    f.reason
-        .as_deref()
-        .and_then(|r| r.strip_prefix("blocked by "))
-        .and_then(|r| r.split([' ', ':', ',']).next())
-        .map(str::to_string)
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
@@ -158,7 +163,7 @@ fn evaluate_one(
     profile: Profile,
     root: &::cel::Context,
     target: &Value,
-    blockers: &HashMap<String, String>,
+    blocked: Option<&(String, &str)>,
 ) -> Finding {
     let p = &control.policy;
     let mut f = Finding {
@@ -192,15 +197,13 @@ fn evaluate_one(
             format!("outside profile {} (stage {})", profile.as_str(), p.stage),
         );
     }
-    for dep in &p.depends_on {
-        if let Some(root_id) = blockers.get(dep) {
-            let reason = if root_id == dep {
-                format!("blocked by {dep} (fail)")
-            } else {
-                format!("blocked by {root_id} (fail, via {dep})")
-            };
-            return skip(f, reason);
-        }
+    if let Some((root_id, dep)) = blocked {
+        let reason = if root_id == dep {
+            format!("blocked by {dep} (fail)")
+        } else {
+            format!("blocked by {root_id} (fail, via {dep})")
+        };
+        return skip(f, reason);
     }
     // Fail closed: a section that could not be read makes the control `error`.
     let mut unreadable = Vec::new();
