@@ -101,6 +101,13 @@ pub fn evaluate(
     );
     let target = target_json(facts);
     root.add_variable_from_value("target", cel::from_json(&target));
+    let run = Run {
+        facts,
+        sections,
+        profile,
+        root,
+        target,
+    };
 
     // Control ID → the failed control that blocks its dependants (itself, or its own blocker).
     let mut blockers: HashMap<String, String> = HashMap::new();
@@ -113,16 +120,7 @@ pub fn evaluate(
             .depends_on
             .iter()
             .find_map(|d| blockers.get(d).map(|root| (root.clone(), d.as_str())));
-        let finding = evaluate_one(
-            control,
-            &eff,
-            facts,
-            &sections,
-            profile,
-            &root,
-            &target,
-            blocked.as_ref(),
-        );
+        let finding = evaluate_one(&run, control, &eff, blocked.as_ref());
         let blocker = match finding.status {
             Status::Fail => Some(control.policy.id.clone()),
             Status::Skipped => blocked.map(|(root, _)| root),
@@ -154,17 +152,32 @@ fn target_json(facts: &FactsDocument) -> Value {
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every control of one run shares.
+struct Run<'a> {
+    facts: &'a FactsDocument,
+    /// Each readable section, converted to CEL once.
+    sections: HashMap<&'a str, CelValue>,
+    profile: Profile,
+    /// CEL context with the functions, `now` and `target`.
+    root: ::cel::Context<'static, 'static>,
+    /// `target` for templates.
+    target: Value,
+}
+
 fn evaluate_one(
+    run: &Run,
     control: &Control,
     eff: &Effective,
-    facts: &FactsDocument,
-    sections: &HashMap<&str, CelValue>,
-    profile: Profile,
-    root: &::cel::Context,
-    target: &Value,
     blocked: Option<&(String, &str)>,
 ) -> Finding {
+    let Run {
+        facts,
+        sections,
+        profile,
+        root,
+        target,
+    } = run;
+    let profile = *profile;
     let p = &control.policy;
     let mut f = Finding {
         control: p.id.clone(),
