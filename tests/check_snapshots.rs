@@ -1,9 +1,11 @@
 //! `check` over the bundled example tenants: the statuses, evidence and exit codes a user
 //! relies on, and JSON reports that match `schemas/report.schema.json`.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{statuses, CONTROLS};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use xdrguard::schema::{self, Kind};
 
 fn xdrguard() -> Command {
@@ -40,20 +42,6 @@ fn check(snapshot: &str, extra: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap(), report)
 }
 
-fn statuses(report: &Value) -> BTreeMap<String, String> {
-    report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["control"].as_str().unwrap().to_string(),
-                r["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect()
-}
-
 fn result<'a>(report: &'a Value, id: &str) -> &'a Value {
     report["results"]
         .as_array()
@@ -63,31 +51,6 @@ fn result<'a>(report: &'a Value, id: &str) -> &'a Value {
         .unwrap()
 }
 
-const ALL: [&str; 22] = [
-    "XDR-LIC-01",
-    "XDR-LIC-02",
-    "XDR-ID-01",
-    "XDR-ID-02",
-    "XDR-WS-01",
-    "XDR-WS-02",
-    "XDR-SOL-01",
-    "XDR-SOL-02",
-    "XDR-MDI-01",
-    "XDR-MDI-02",
-    "XDR-RBAC-01",
-    "XDR-REQ-01",
-    "XDR-CON-01",
-    "XDR-CON-02",
-    "XDR-CON-03",
-    "XDR-CON-04",
-    "XDR-ENT-01",
-    "XDR-EVT-01",
-    "XDR-EVT-02",
-    "XDR-EVT-03",
-    "XDR-ING-01",
-    "XDR-ING-02",
-];
-
 #[test]
 fn ready_tenant_passes_everything() {
     let (code, report) = check("ready", &[]);
@@ -95,9 +58,9 @@ fn ready_tenant_passes_everything() {
     let st = statuses(&report);
     assert_eq!(
         st.keys().map(String::as_str).collect::<Vec<_>>().len(),
-        ALL.len()
+        CONTROLS.len()
     );
-    for id in ALL {
+    for id in CONTROLS {
         assert_eq!(st[id], "pass", "{id}: {}", result(&report, id));
     }
     assert_eq!(report["verdict"], "compliant");
@@ -306,7 +269,7 @@ fn config_overrides_severity_params_and_enabled() {
 fn table_report_has_every_control_and_numbered_remediation() {
     let (code, text, _) = run(&["check", "--facts", "examples/snapshots/not-ready.json"]);
     assert_eq!(code, 1);
-    for id in ALL {
+    for id in CONTROLS {
         assert!(text.contains(id), "{id} missing from the table");
     }
     assert!(text.contains("Remediation"));

@@ -2,7 +2,10 @@
 //! fake Microsoft: the expected status of every control per scenario tenant, read-only and
 //! duplicate-free request logs, and no secret in any output.
 
+mod common;
 mod fake_microsoft;
+
+use common::{statuses, CONTROLS};
 
 use assert_cmd::Command;
 use fake_microsoft::scenarios::{self, Tenant};
@@ -68,48 +71,13 @@ async fn audit(tenant: &Tenant, extra: &[&str]) -> (BTreeMap<String, String>, Ru
     .unwrap();
     let report: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}\nstdout: {}\nstderr: {}", r.stdout, r.stderr));
-    let statuses = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["control"].as_str().unwrap().to_string(),
-                f["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let statuses = statuses(&report);
     (statuses, r, fake)
 }
 
-const ALL: &[&str] = &[
-    "XDR-LIC-01",
-    "XDR-LIC-02",
-    "XDR-ID-01",
-    "XDR-ID-02",
-    "XDR-WS-01",
-    "XDR-WS-02",
-    "XDR-SOL-01",
-    "XDR-SOL-02",
-    "XDR-MDI-01",
-    "XDR-MDI-02",
-    "XDR-RBAC-01",
-    "XDR-REQ-01",
-    "XDR-CON-01",
-    "XDR-CON-02",
-    "XDR-CON-03",
-    "XDR-CON-04",
-    "XDR-ENT-01",
-    "XDR-EVT-01",
-    "XDR-EVT-02",
-    "XDR-EVT-03",
-    "XDR-ING-01",
-    "XDR-ING-02",
-];
-
 /// Every control of the catalog has exactly the expected status (`pass` unless listed).
 fn assert_statuses(actual: &BTreeMap<String, String>, exceptions: &[(&str, &str)]) {
-    let mut expected: BTreeMap<String, String> = ALL
+    let mut expected: BTreeMap<String, String> = CONTROLS
         .iter()
         .map(|c| (c.to_string(), "pass".to_string()))
         .collect();
@@ -374,17 +342,7 @@ async fn collect_then_check_equals_audit() {
         .output()
         .unwrap();
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let from_file: BTreeMap<String, String> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            (
-                f["control"].as_str().unwrap().to_string(),
-                f["status"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let from_file: BTreeMap<String, String> = statuses(&report);
     let (live, _, _) = audit(&Tenant::misconfigured(), &[]).await;
     assert_eq!(from_file, live);
 }
