@@ -31,6 +31,9 @@ pub enum ChangeKind {
     Added,
 }
 
+/// What every format says when nothing changed.
+const NO_DRIFT: &str = "No drift: every control has the same status and evidence.\n";
+
 impl ChangeKind {
     pub fn as_str(self) -> &'static str {
         match self {
@@ -215,16 +218,21 @@ impl Drift {
         s
     }
 
-    pub fn render_table(&self) -> String {
-        let mut out = format!(
-            "{} → {}: verdict {} → {}\n",
+    /// "old time → new time: verdict old → new", the line every format opens with.
+    fn span(&self, between: &str) -> String {
+        format!(
+            "{} → {}{between}verdict {} → {}",
             self.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
             self.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
             self.old_verdict,
             self.new_verdict
-        );
+        )
+    }
+
+    pub fn render_table(&self) -> String {
+        let mut out = format!("{}\n", self.span(": "));
         if self.changes.is_empty() {
-            out.push_str("No drift: every control has the same status and evidence.\n");
+            out.push_str(NO_DRIFT);
             return out;
         }
         let mut table = comfy_table::Table::new();
@@ -267,15 +275,12 @@ impl Drift {
         let regressions = self.changes.iter().filter(|c| c.regression).count();
         let icon = if self.regressed { "❌" } else { "✅" };
         let mut out = format!(
-            "## {icon} xdrguard drift: {} change(s), {regressions} regression(s)\n\n{} → {} · verdict {} → {}\n\n",
+            "## {icon} xdrguard drift: {} change(s), {regressions} regression(s)\n\n{}\n\n",
             self.changes.len(),
-            self.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
-            self.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
-            self.old_verdict,
-            self.new_verdict
+            self.span(" · ")
         );
         if self.changes.is_empty() {
-            out.push_str("No drift: every control has the same status and evidence.\n");
+            out.push_str(NO_DRIFT);
             return out;
         }
         out.push_str(

@@ -59,6 +59,11 @@ async fn run(tenant: &Tenant, operator: Option<&str>) -> (FactsDocument, Fake, H
     (facts, fake, http)
 }
 
+/// Whether some item of a list section satisfies `pred`.
+fn any_item(facts: &FactsDocument, section: &str, pred: impl Fn(&Value) -> bool) -> bool {
+    data(facts, section).as_array().unwrap().iter().any(pred)
+}
+
 fn data<'a>(f: &'a FactsDocument, name: &str) -> &'a Value {
     match f.sections.get(name) {
         Some(Section::Data(v)) => v,
@@ -338,26 +343,15 @@ async fn paged_lists_are_followed_to_the_last_page() {
     assert_valid(&facts);
     assert_clean_log(&fake);
     // The decisive item of each list sits on page 3.
-    assert!(data(&facts, "data_connectors")
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["kind"] == "MicrosoftThreatProtection"));
-    assert!(data(&facts, "content_packages")
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|p| p["content_id"] == scenarios::XDR_CONTENT_ID));
-    assert!(data(&facts, "licenses")
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|s| s["sku_part_number"] == "ENTERPRISEPREMIUM"));
-    assert!(data(&facts, "directory_role_assignments")
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|r| r["role_definition_id"] == scenarios::SECURITY_ADMIN));
+    assert!(any_item(&facts, "data_connectors", |c| c["kind"]
+        == "MicrosoftThreatProtection"));
+    assert!(any_item(&facts, "content_packages", |p| p["content_id"]
+        == scenarios::XDR_CONTENT_ID));
+    assert!(any_item(&facts, "licenses", |s| s["sku_part_number"]
+        == "ENTERPRISEPREMIUM"));
+    assert!(any_item(&facts, "directory_role_assignments", |r| r
+        ["role_definition_id"]
+        == scenarios::SECURITY_ADMIN));
     assert_eq!(data(&facts, "operator_groups").as_array().unwrap().len(), 5);
     assert_eq!(
         data(&facts, "mdi_sensors")["sensors"]
@@ -366,14 +360,11 @@ async fn paged_lists_are_followed_to_the_last_page() {
             .len(),
         5
     );
-    assert!(data(&facts, "workspace_role_assignments")
-        .as_array()
+    assert!(any_item(&facts, "workspace_role_assignments", |a| a
+        ["role_definition_id"]
+        .as_str()
         .unwrap()
-        .iter()
-        .any(|a| a["role_definition_id"]
-            .as_str()
-            .unwrap()
-            .ends_with(scenarios::SENTINEL_READER)));
+        .ends_with(scenarios::SENTINEL_READER)));
     assert_eq!(
         data(&facts, "workspace_permissions")["permissions"]
             .as_array()
