@@ -4,7 +4,7 @@
 //! `--concurrency 1` to show what calling one after another costs.
 //! Run: `cargo bench --bench collect_latency`.
 
-#[path = "../tests/fake_microsoft/mod.rs"]
+#[path = "../tests/testsuite/fake_microsoft/mod.rs"]
 mod fake_microsoft;
 
 use fake_microsoft::scenarios::{self, Tenant};

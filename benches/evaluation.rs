@@ -2,10 +2,10 @@
 //! Prints wall time per phase and peak memory (VmHWM). Run: `cargo bench --bench evaluation`.
 
 use std::time::Instant;
-use xdrguard::config::Config;
-use xdrguard::diagnostic::SourceFile;
 use xdrguard::eval::{evaluate, Profile};
 use xdrguard::facts::FactsDocument;
+use xdrguard::input::diagnostic::SourceFile;
+use xdrguard::policy::config::Config;
 use xdrguard::policy::Catalog;
 
 const POLICIES: usize = 1_000;
@@ -85,7 +85,7 @@ fn main() {
     let eval = t.elapsed();
     let failing = findings
         .iter()
-        .filter(|f| f.status == xdrguard::finding::Status::Fail)
+        .filter(|f| f.status == xdrguard::model::Status::Fail)
         .count();
     assert_eq!(findings.len(), POLICIES);
 

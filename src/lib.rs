@@ -4,18 +4,12 @@
 //! Data flows one way: policies + facts → [`eval`] → [`finding`]s → [`report`]ers.
 //! Collection produces facts and knows nothing of policies.
 
-pub mod baseline;
 pub mod cli;
 pub mod collect;
-pub mod config;
-pub mod diagnostic;
-pub mod drift;
 pub mod eval;
-pub mod exceptions;
 pub mod facts;
-pub mod finding;
+pub mod input;
+pub mod model;
+pub mod outcome;
 pub mod policy;
-pub mod policytest;
 pub mod report;
-pub mod schema;
-pub mod yaml;

@@ -3,7 +3,7 @@
 
 use super::check::{evaluate_and_report, load_policies_and_config, EvalArgs};
 use super::collect::{collect_facts, ingestion_plan, SourceArgs};
-use crate::diagnostic::InputError;
+use crate::input::diagnostic::InputError;
 use clap::Args;
 use std::path::PathBuf;
 

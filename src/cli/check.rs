@@ -1,12 +1,12 @@
 //! `xdrguard check`: evaluate a facts document. The evaluation options are shared with `audit`.
 
-use crate::baseline::Baseline;
-use crate::config::Config;
-use crate::diagnostic::InputError;
 use crate::eval::{self, Profile};
-use crate::exceptions::Exceptions;
 use crate::facts::FactsDocument;
-use crate::finding::Severity;
+use crate::input::diagnostic::InputError;
+use crate::model::Severity;
+use crate::outcome::baseline::Baseline;
+use crate::outcome::exceptions::Exceptions;
+use crate::policy::config::Config;
 use crate::policy::{load_catalog, Catalog};
 use crate::report::{self, Report};
 use clap::{Args, ValueEnum};

@@ -7,10 +7,10 @@ use crate::collect::cloud::{Cloud, Endpoints};
 use crate::collect::http::{Http, RetryPolicy};
 use crate::collect::progress::Progress;
 use crate::collect::{self, Options};
-use crate::config::Config;
-use crate::diagnostic::InputError;
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use crate::facts::{FactsDocument, Section, WorkspaceRef};
+use crate::input::diagnostic::InputError;
+use crate::policy::config::Config;
 use crate::policy::{load_catalog, Catalog};
 use clap::{ArgAction, Args};
 use std::path::PathBuf;
@@ -249,7 +249,7 @@ pub fn collect_facts(
     };
     // Never hand on a document `check` would refuse: that would be our bug, say so loudly.
     let value = serde_json::to_value(&facts).expect("facts serialise");
-    let violations = crate::schema::validate(crate::schema::Kind::Facts, &value);
+    let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
     if let Some(v) = violations.first() {
         return Err(InputError::plain(
             "xdrguard::collect::internal",

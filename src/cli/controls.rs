@@ -1,10 +1,10 @@
 //! `xdrguard controls`: the catalog at a glance, filterable by stage.
 
 use super::check::write_output;
-use crate::config::Config;
-use crate::diagnostic::InputError;
 use crate::eval::effective;
-use crate::finding::Stage;
+use crate::input::diagnostic::InputError;
+use crate::model::Stage;
+use crate::policy::config::Config;
 use crate::policy::load_catalog;
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};

@@ -1,8 +1,8 @@
 //! `xdrguard diff OLD NEW`: drift between two JSON reports; exit 1 when anything regressed.
 
-use crate::baseline::load_report;
-use crate::diagnostic::InputError;
-use crate::drift;
+use crate::input::diagnostic::InputError;
+use crate::outcome::baseline::load_report;
+use crate::outcome::drift;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 

@@ -1,10 +1,10 @@
 //! `xdrguard explain ID`: what a control checks, why, with which params, and how to fix it.
 
 use super::check::write_output;
-use crate::config::Config;
-use crate::diagnostic::InputError;
 use crate::eval::effective;
-use crate::facts::catalog;
+use crate::facts::apis;
+use crate::input::diagnostic::InputError;
+use crate::policy::config::Config;
 use crate::policy::load_catalog;
 use clap::Args;
 use std::fmt::Write;
@@ -70,7 +70,7 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
         "\nFacts read (the control is `error` if one cannot be read)"
     );
     for r in &p.reads {
-        match catalog::section(r) {
+        match apis::section(r) {
             Some(s) => {
                 let _ = writeln!(
                     o,

@@ -1,13 +1,13 @@
 //! `xdrguard lint [PATH…]`: validate policies, configs, exceptions and policy tests,
 //! by schema and by meaning, with diagnostics at file, line and column.
 
-use crate::config::Config;
-use crate::diagnostic::{InputError, SourceFile};
-use crate::exceptions::Exceptions;
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::schema;
+use crate::input::yaml;
+use crate::outcome::exceptions::Exceptions;
+use crate::policy::config::Config;
 use crate::policy::load::policy_files;
 use crate::policy::load_catalog;
-use crate::schema;
-use crate::yaml;
 use clap::Args;
 use std::path::PathBuf;
 

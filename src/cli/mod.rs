@@ -13,7 +13,7 @@ mod test;
 pub use check::EvalArgs;
 pub use collect::{collect_facts, SourceArgs, Stats};
 
-use crate::diagnostic::InputError;
+use crate::input::diagnostic::InputError;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 

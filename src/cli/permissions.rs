@@ -2,8 +2,8 @@
 //! identity needs, printed from the same catalog the collectors use for their error messages.
 
 use super::check::write_output;
-use crate::diagnostic::InputError;
-use crate::facts::catalog::{Api, SectionInfo, SECTIONS};
+use crate::facts::apis::{Api, SectionInfo, SECTIONS};
+use crate::input::diagnostic::InputError;
 use clap::{Args, ValueEnum};
 use serde_json::json;
 

@@ -1,8 +1,8 @@
 //! `xdrguard test [DIR]`: run policy test cases and print the outcome.
 
-use crate::diagnostic::InputError;
+use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
-use crate::policytest::run_dir;
+use crate::policy::test_cases::run_dir;
 use clap::Args;
 use std::path::PathBuf;
 

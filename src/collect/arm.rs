@@ -3,7 +3,7 @@
 
 use super::http::CallError;
 use super::norm::{arr, int, last_segment, opt_str, ptr_str, req_str, strings};
-use crate::facts::catalog;
+use crate::facts::apis;
 use crate::facts::WorkspaceRef;
 use serde_json::{json, Value};
 
@@ -13,7 +13,7 @@ pub const XDR_CONTENT_ID: &str = "azuresentinel.azure-sentinel-solution-microsof
 pub const XDR_CONNECTOR_KIND: &str = "MicrosoftThreatProtection";
 
 fn version(section: &str) -> &'static str {
-    catalog::section(section)
+    apis::section(section)
         .map(|s| s.api_version)
         .unwrap_or_else(|| panic!("catalog lacks section {section}"))
 }

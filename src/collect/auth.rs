@@ -5,7 +5,7 @@
 //! Tokens never leave this module except as the value of an Authorization header.
 
 use super::cloud::{Cloud, Endpoints};
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use azure_core::credentials::{Secret, TokenCredential};
 use azure_identity::{
     AzureCliCredential, ClientAssertionCredentialOptions, ClientSecretCredential,

@@ -3,7 +3,7 @@
 //! Overrides (`--graph-url` …) exist for sovereign clouds we do not know and for tests; plain
 //! `http://` is only accepted towards loopback so a bearer token never crosses a network in clear.
 
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use url::Url;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]

@@ -4,7 +4,7 @@
 
 use super::http::{CallError, Http};
 use super::norm::{arr, int, opt_str, req_str, strings};
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};

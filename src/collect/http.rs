@@ -5,7 +5,7 @@
 use super::auth::Tokens;
 use super::cloud::Endpoints;
 use super::progress::Progress;
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::Value;

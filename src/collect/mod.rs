@@ -17,7 +17,7 @@ pub mod norm;
 pub mod progress;
 pub mod redact;
 
-use crate::facts::catalog::{self, Api};
+use crate::facts::apis::{self, Api};
 use crate::facts::{FactsDocument, Section, SectionError, Target, ToolInfo, WorkspaceRef};
 use futures::future::join_all;
 use graph::GraphGet;
@@ -119,7 +119,7 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
 
 /// The error of a section, with the permission that would allow the read and how to grant it.
 fn section_error(name: &str, e: CallError, call: String, http: &Http) -> SectionError {
-    let info = catalog::section(name);
+    let info = apis::section(name);
     let mut message = http.scrub(&e.message);
     // Only for the call's own 403, not for one inherited from the operator lookup.
     let own = e.code != "OperatorUnknown" && e.code != "DependencyFailed";

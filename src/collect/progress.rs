@@ -1,7 +1,7 @@
 //! Live progress on stderr: one line per API with requests done and retries.
 //! Hidden unless stderr is a terminal and `--quiet` is off, so pipes and CI logs stay clean.
 
-use crate::facts::catalog::Api;
+use crate::facts::apis::Api;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

@@ -1,12 +1,10 @@
 //! The evaluator: policies + facts → findings. It knows nothing of HTTP.
 
-pub mod cel;
-pub mod template;
-
-use crate::config::Config;
-use crate::facts::{catalog, FactsDocument, Section};
-use crate::finding::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
+use crate::facts::{apis, FactsDocument, Section};
+use crate::model::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
+use crate::policy::config::Config;
 use crate::policy::load::Control;
+use crate::policy::{cel, template};
 use crate::policy::{Catalog, ParamType};
 use ::cel::Value as CelValue;
 use serde_json::{json, Map, Value};
@@ -225,7 +223,7 @@ fn evaluate_one(
             Some(Section::Data(_)) => {}
             Some(Section::Error(e)) => unreadable.push(e.describe(name)),
             None => {
-                let hint = catalog::section(name)
+                let hint = apis::section(name)
                     .map(|s| {
                         format!(
                             " (collected by {} {}; needs {})",

@@ -2,10 +2,10 @@
 //!
 //! Collection writes it, the evaluator reads it; the two meet nowhere else.
 
-pub mod catalog;
+pub mod apis;
 
-use crate::diagnostic::{InputError, SourceFile, Span};
-use crate::schema;
+use crate::input::diagnostic::{InputError, SourceFile, Span};
+use crate::input::schema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -159,7 +159,9 @@ impl FactsDocument {
         let violations = schema::validate(schema::Kind::Facts, &value);
         if !violations.is_empty() {
             // Re-read with spans only now that we need to point at something.
-            let spans = crate::yaml::parse(file.clone()).ok().map(|d| d.spans);
+            let spans = crate::input::yaml::parse(file.clone())
+                .ok()
+                .map(|d| d.spans);
             let errors = violations
                 .into_iter()
                 .map(|v| {

@@ -2,11 +2,11 @@
 //! problem reported as a diagnostic at the offending node.
 
 use super::Policy;
-use crate::diagnostic::{InputError, SourceFile, Span};
-use crate::eval::cel;
-use crate::facts::catalog;
-use crate::schema;
-use crate::yaml::{self, Document};
+use crate::facts::apis;
+use crate::input::diagnostic::{InputError, SourceFile, Span};
+use crate::input::schema;
+use crate::input::yaml::{self, Document};
+use crate::policy::cel;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -261,8 +261,8 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 /// so a section that could not be collected makes the control `error`, never `pass`.
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (i, r) in policy.reads.iter().enumerate() {
-        if catalog::section(r).is_none() {
-            let known: Vec<&str> = catalog::SECTIONS.iter().map(|s| s.name).collect();
+        if apis::section(r).is_none() {
+            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name).collect();
             errors.push(doc.error_at(
                 "xdrguard::policy::unknown_section",
                 &format!("/reads/{i}"),
@@ -334,7 +334,7 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
         }
     }
     for (pointer, text) in texts {
-        if let Err(e) = crate::eval::template::check(text) {
+        if let Err(e) = crate::policy::template::check(text) {
             errors.push(doc.error_at(
                 "xdrguard::policy::template",
                 &pointer,

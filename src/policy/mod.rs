@@ -1,12 +1,16 @@
 //! A control as written in its YAML policy file, and the catalog of them.
 
+pub mod cel;
+pub mod config;
 pub mod load;
 mod params;
+pub mod template;
+pub mod test_cases;
 
 pub use load::{builtin_sources, load_catalog, load_policy_file, Catalog};
 pub use params::{parse_duration, ParamSpec, ParamType};
 
-use crate::finding::{Remediation, Severity, Stage};
+use crate::model::{Remediation, Severity, Stage};
 use indexmap::IndexMap;
 use serde::Deserialize;
 
@@ -68,7 +72,7 @@ impl RemediationSpec {
                 .steps
                 .iter()
                 .flat_map(|m| {
-                    m.iter().map(|(k, v)| crate::finding::RemediationStep {
+                    m.iter().map(|(k, v)| crate::model::RemediationStep {
                         kind: k.clone(),
                         text: v.clone(),
                     })

@@ -5,7 +5,7 @@
 //! prefixed with `'` (OWASP's advice against CSV injection). Values are plain text, never HTML.
 
 use super::Report;
-use crate::finding::Finding;
+use crate::model::Finding;
 
 pub const HEADER: [&str; 19] = [
     "control",
@@ -54,8 +54,8 @@ fn row(f: &Finding) -> Vec<String> {
         f.original_status.map(|s| s.to_string()).unwrap_or_default(),
         f.baseline
             .map(|b| match b {
-                crate::finding::BaselineState::New => "new".to_string(),
-                crate::finding::BaselineState::Known => "known".to_string(),
+                crate::model::BaselineState::New => "new".to_string(),
+                crate::model::BaselineState::Known => "known".to_string(),
             })
             .unwrap_or_default(),
         f.scope.clone().unwrap_or_default(),

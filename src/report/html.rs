@@ -7,7 +7,7 @@
 //! no network at all, so even an escaping bug could not run injected script or load anything.
 
 use super::Report;
-use crate::finding::{Finding, Severity, Stage, Status};
+use crate::model::{Finding, Severity, Stage, Status};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 

@@ -12,7 +12,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::finding::*;
+    use crate::model::*;
     use crate::report::*;
 
     #[test]
@@ -59,7 +59,7 @@ mod tests {
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(
-            crate::schema::validate(crate::schema::Kind::Report, &v),
+            crate::input::schema::validate(crate::input::schema::Kind::Report, &v),
             vec![]
         );
     }

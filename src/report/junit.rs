@@ -4,7 +4,7 @@
 //! `<skipped>` with the reason. quick-junit does the XML escaping.
 
 use super::Report;
-use crate::finding::{BaselineState, Finding, Stage, Status};
+use crate::model::{BaselineState, Finding, Stage, Status};
 use quick_junit::{NonSuccessKind, Report as JUnitReport, TestCase, TestCaseStatus, TestSuite};
 
 fn failure_text(f: &Finding) -> String {

@@ -6,7 +6,7 @@
 //! fence longer than any backtick run it contains.
 
 use super::Report;
-use crate::finding::{BaselineState, Finding, Status};
+use crate::model::{BaselineState, Finding, Status};
 use std::fmt::Write;
 
 /// Evidence items listed per control: a PR comment is capped at 65,536 characters.

@@ -13,7 +13,7 @@ pub mod sarif;
 pub mod table;
 
 use crate::facts::{FactsDocument, Target, ToolInfo};
-use crate::finding::{Finding, Severity, Status};
+use crate::model::{Finding, Severity, Status};
 use serde::{Deserialize, Serialize};
 
 /// Outcome of a whole run, and the exit code it maps to.

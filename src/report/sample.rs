@@ -3,7 +3,7 @@
 
 use super::{Report, Summary, Verdict};
 use crate::facts::Target;
-use crate::finding::*;
+use crate::model::*;
 
 pub const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sentinel";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";

@@ -7,7 +7,7 @@
 //! The policy file is the artifact location: code scanning rejects results without one.
 
 use super::{markdown, Report};
-use crate::finding::{BaselineState, Finding, Severity, Status};
+use crate::model::{BaselineState, Finding, Severity, Status};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
@@ -22,7 +22,7 @@ pub const FINGERPRINT_KEY: &str = "xdrguard/v1";
 
 /// `sha256(control + "|" + lowercased scope)`, hex: stable across runs and display names.
 pub fn fingerprint(f: &Finding, report: &Report) -> String {
-    let key = crate::baseline::fingerprint(f, report);
+    let key = crate::outcome::baseline::fingerprint(f, report);
     let digest = Sha256::digest(key.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -2,7 +2,7 @@
 //! `fail` and `error`. Colour only on a terminal and never with `NO_COLOR`.
 
 use super::Report;
-use crate::finding::{Finding, Status};
+use crate::model::{Finding, Status};
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
 /// How to render: colour and width are decided by the caller (terminal detection).
@@ -85,7 +85,7 @@ pub fn render(report: &Report, style: Style) -> String {
             }
         }
         let mut line = one_line(&line, MAX_CELL);
-        if f.baseline == Some(crate::finding::BaselineState::Known) {
+        if f.baseline == Some(crate::model::BaselineState::Known) {
             line.push_str(" [known: in baseline]");
         }
         table.add_row(vec![

@@ -2,8 +2,8 @@
 //! put in configs, exceptions and dashboards stay as the control catalog defines them.
 
 use std::collections::BTreeMap;
-use xdrguard::facts::catalog;
-use xdrguard::finding::{Severity, Stage};
+use xdrguard::facts::apis;
+use xdrguard::model::{Severity, Stage};
 use xdrguard::policy::load_catalog;
 
 /// (ID, stage, default severity) from the control catalog; never renumber.
@@ -109,7 +109,7 @@ fn every_control_says_what_it_checks_and_how_to_fix_it() {
         );
         for r in &p.reads {
             assert!(
-                catalog::section(r).is_some(),
+                apis::section(r).is_some(),
                 "{}: reads unknown section {r}",
                 p.id
             );

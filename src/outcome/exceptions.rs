@@ -5,12 +5,12 @@
 //! finding keeps its original status and evidence beside the exception; an expired exception
 //! stops waiving and the report says so.
 
-use crate::diagnostic::{InputError, SourceFile};
-use crate::finding::{Finding, Status, Waiver};
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::schema;
+use crate::input::yaml::{self, Document};
+use crate::model::{Finding, Status, Waiver};
 use crate::policy::Catalog;
 use crate::report::Report;
-use crate::schema;
-use crate::yaml::{self, Document};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::Path;
@@ -118,7 +118,7 @@ impl Exceptions {
                      expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
                 };
                 doc.error_at_key(
-                    "xdrguard::exceptions::schema",
+                    "xdrguard::outcome::exceptions::schema",
                     &v.pointer,
                     format!(
                         "exceptions file does not match schemas/exceptions.schema.json: {}",
@@ -134,7 +134,7 @@ impl Exceptions {
         }
         let raw: RawFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
             doc.error_at(
-                "xdrguard::exceptions::shape",
+                "xdrguard::outcome::exceptions::shape",
                 "",
                 format!("invalid exceptions file: {e}"),
                 "",
@@ -147,7 +147,7 @@ impl Exceptions {
             let base = format!("/exceptions/{i}");
             if catalog.get(&r.control).is_none() {
                 errors.push(doc.error_at(
-                    "xdrguard::exceptions::unknown_control",
+                    "xdrguard::outcome::exceptions::unknown_control",
                     &format!("{base}/control"),
                     format!("unknown control ID `{}`", r.control),
                     "not a control",
@@ -158,7 +158,7 @@ impl Exceptions {
                 Ok(d) => d,
                 Err(e) => {
                     errors.push(doc.error_at(
-                        "xdrguard::exceptions::date",
+                        "xdrguard::outcome::exceptions::date",
                         &format!("{base}/expires"),
                         format!("`{}` is not a date: {e}", r.expires),
                         "not a date",
@@ -182,7 +182,7 @@ impl Exceptions {
             };
             if let Some(j) = entries.iter().position(same_key) {
                 errors.push(doc.error_at(
-                    "xdrguard::exceptions::duplicate",
+                    "xdrguard::outcome::exceptions::duplicate",
                     &base,
                     format!(
                         "a second exception for {} with the same scope (the first is #{})",

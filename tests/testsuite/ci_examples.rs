@@ -19,8 +19,8 @@ fn root() -> PathBuf {
 
 fn load(name: &str) -> Value {
     let path = root().join("examples/ci").join(name);
-    let file = xdrguard::diagnostic::SourceFile::read(&path).unwrap();
-    xdrguard::yaml::parse(file)
+    let file = xdrguard::input::diagnostic::SourceFile::read(&path).unwrap();
+    xdrguard::input::yaml::parse(file)
         .unwrap_or_else(|e| panic!("{name}: {e}"))
         .value
 }
@@ -235,7 +235,7 @@ fn find<'a>(v: &'a Value, pred: &dyn Fn(&Value) -> bool) -> Option<&'a Value> {
 }
 
 fn sarif_validator() -> jsonschema::Validator {
-    let schema: Value = serde_json::from_str(include_str!("schemas/sarif-2.1.0.json")).unwrap();
+    let schema: Value = serde_json::from_str(include_str!("../schemas/sarif-2.1.0.json")).unwrap();
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)

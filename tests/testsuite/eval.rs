@@ -1,10 +1,10 @@
 //! Evaluator semantics users rely on: fail closed, dependencies, visible policy bugs.
 
-use xdrguard::config::Config;
-use xdrguard::diagnostic::SourceFile;
 use xdrguard::eval::{evaluate, Profile, TEMPLATE_ERROR};
 use xdrguard::facts::FactsDocument;
-use xdrguard::finding::{Finding, Status};
+use xdrguard::input::diagnostic::SourceFile;
+use xdrguard::model::{Finding, Status};
+use xdrguard::policy::config::Config;
 use xdrguard::policy::Catalog;
 
 fn policy(id: &str, reads: &str, depends: &str, violations: &str, fail_msg: &str) -> SourceFile {

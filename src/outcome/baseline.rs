@@ -3,10 +3,10 @@
 //!
 //! Also home of reading a JSON report back, which `diff` shares.
 
-use crate::diagnostic::{InputError, SourceFile, Span};
-use crate::finding::{BaselineState, Finding, Status};
+use crate::input::diagnostic::{InputError, SourceFile, Span};
+use crate::input::schema;
+use crate::model::{BaselineState, Finding, Status};
 use crate::report::Report;
-use crate::schema;
 use std::collections::HashSet;
 use std::path::Path;
 

@@ -1,12 +1,12 @@
 //! `check` over the bundled example tenants: the statuses, evidence and exit codes a user
 //! relies on, and JSON reports that match `schemas/report.schema.json`.
 
-mod common;
+use crate::common;
 
 use assert_cmd::Command;
 use common::{statuses, CONTROLS};
 use serde_json::Value;
-use xdrguard::schema::{self, Kind};
+use xdrguard::input::schema::{self, Kind};
 
 fn xdrguard() -> Command {
     let mut c = Command::cargo_bin("xdrguard").unwrap();
@@ -303,7 +303,7 @@ fn output_file_and_shipped_policy_tests() {
 #[test]
 fn every_shipped_policy_has_passing_and_failing_test_cases() {
     let catalog = xdrguard::policy::load_catalog(&[], true).unwrap();
-    let outcome = xdrguard::policytest::run_dir(
+    let outcome = xdrguard::policy::test_cases::run_dir(
         &catalog,
         std::path::Path::new("tests/policies"),
         None,

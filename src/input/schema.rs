@@ -17,12 +17,12 @@ pub enum Kind {
 impl Kind {
     fn text(self) -> &'static str {
         match self {
-            Kind::Policy => include_str!("../schemas/policy.schema.json"),
-            Kind::Config => include_str!("../schemas/config.schema.json"),
-            Kind::Facts => include_str!("../schemas/facts.schema.json"),
-            Kind::Exceptions => include_str!("../schemas/exceptions.schema.json"),
-            Kind::Report => include_str!("../schemas/report.schema.json"),
-            Kind::PolicyTest => include_str!("../schemas/policy-test.schema.json"),
+            Kind::Policy => include_str!("../../schemas/policy.schema.json"),
+            Kind::Config => include_str!("../../schemas/config.schema.json"),
+            Kind::Facts => include_str!("../../schemas/facts.schema.json"),
+            Kind::Exceptions => include_str!("../../schemas/exceptions.schema.json"),
+            Kind::Report => include_str!("../../schemas/report.schema.json"),
+            Kind::PolicyTest => include_str!("../../schemas/policy-test.schema.json"),
         }
     }
     fn slot(self) -> &'static OnceLock<jsonschema::Validator> {
@@ -76,7 +76,7 @@ fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
     // Point at the unexpected key itself, not at the object that holds it.
     if let K::AdditionalProperties { unexpected } = e.kind() {
         if let Some(k) = unexpected.first() {
-            pointer = format!("{pointer}/{}", crate::yaml::pointer_segment(k));
+            pointer = format!("{pointer}/{}", crate::input::yaml::pointer_segment(k));
         }
     }
     let mut message = e.to_string();

@@ -2,8 +2,8 @@
 //! fake Microsoft: the expected status of every control per scenario tenant, read-only and
 //! duplicate-free request logs, and no secret in any output.
 
-mod common;
-mod fake_microsoft;
+use crate::common;
+use crate::fake_microsoft;
 
 use common::{statuses, CONTROLS};
 
@@ -486,7 +486,7 @@ fn permissions_come_from_the_catalog() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    for s in xdrguard::facts::catalog::SECTIONS {
+    for s in xdrguard::facts::apis::SECTIONS {
         assert!(text.contains(s.permission), "{}", s.permission);
     }
     let out = Command::cargo_bin("xdrguard")
@@ -497,7 +497,7 @@ fn permissions_come_from_the_catalog() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         v.as_array().unwrap().len(),
-        xdrguard::facts::catalog::SECTIONS.len()
+        xdrguard::facts::apis::SECTIONS.len()
     );
 }
 

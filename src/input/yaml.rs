@@ -3,7 +3,7 @@
 //! Documents are parsed into `serde_json::Value` plus an index from JSON pointer to the
 //! byte span of each node, so schema and semantic errors can point at the exact YAML node.
 
-use crate::diagnostic::{InputError, SourceFile, Span};
+use crate::input::diagnostic::{InputError, SourceFile, Span};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
@@ -256,7 +256,7 @@ const PARSER_STACK: usize = 64 * 1024 * 1024;
 pub fn parse(file: SourceFile) -> Result<Document, InputError> {
     if let Some(depth_at) = too_deep(&file.text) {
         return Err(InputError::at(
-            "xdrguard::yaml::too_deep",
+            "xdrguard::input::yaml::too_deep",
             &file,
             Some(Span {
                 offset: depth_at,
@@ -294,7 +294,7 @@ pub fn parse(file: SourceFile) -> Result<Document, InputError> {
         Ok(Ok(Ok((value, spans)))) => Ok(Document { file, value, spans }),
         Ok(Ok(Err(e))) => Err(e),
         _ => Err(InputError::plain(
-            "xdrguard::yaml::parser",
+            "xdrguard::input::yaml::parser",
             format!("{}: the YAML parser could not run", file.path),
             "",
         )),
@@ -322,7 +322,7 @@ fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> InputError {
         message.truncate(i);
     }
     InputError::at(
-        "xdrguard::yaml::syntax",
+        "xdrguard::input::yaml::syntax",
         file,
         span,
         format!("invalid YAML: {message}"),
@@ -394,7 +394,7 @@ mod tests {
     #[test]
     fn deep_nesting_is_rejected() {
         let y = "[".repeat(100_000);
-        assert_eq!(doc(&y).unwrap_err().code, "xdrguard::yaml::too_deep");
+        assert_eq!(doc(&y).unwrap_err().code, "xdrguard::input::yaml::too_deep");
         let mut block = String::new();
         for i in 0..200 {
             block.push_str(&" ".repeat(i));

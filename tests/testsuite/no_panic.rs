@@ -1,8 +1,8 @@
 //! No input makes xdrguard panic: arbitrary text through every parser users feed it.
 
 use proptest::prelude::*;
-use xdrguard::diagnostic::SourceFile;
 use xdrguard::facts::FactsDocument;
+use xdrguard::input::diagnostic::SourceFile;
 use xdrguard::policy::load::load_policy_file;
 
 /// YAML-ish text: the characters that steer a YAML/JSON parser, in random order.

@@ -2,7 +2,7 @@
 //! per control, `<failure>`/`<error>`/`<skipped>` by status, and counts that add up.
 
 use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
-use xdrguard::finding::Status;
+use xdrguard::model::Status;
 use xdrguard::report::{junit, sample};
 
 fn parse(xml: &str) -> Report {

@@ -6,8 +6,8 @@
 //! new and failing), a failing control with new offending items, or a passing control that can
 //! no longer be evaluated (pass → error: the guarantee is gone).
 
-use crate::baseline::fingerprint;
-use crate::finding::{Evidence, Finding, Severity, Status};
+use crate::model::{Evidence, Finding, Severity, Status};
+use crate::outcome::baseline::fingerprint;
 use crate::report::markdown::inline;
 use crate::report::Report;
 use serde::Serialize;

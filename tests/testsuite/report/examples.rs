@@ -108,7 +108,7 @@ fn bad_report_specs_are_bad_input() {
 #[test]
 fn outputs_of_the_examples_validate_against_their_schemas() {
     let sarif_schema: Value =
-        serde_json::from_str(include_str!("schemas/sarif-2.1.0.json")).unwrap();
+        serde_json::from_str(include_str!("../../schemas/sarif-2.1.0.json")).unwrap();
     let sarif = jsonschema::options()
         .should_validate_formats(true)
         .build(&sarif_schema)
@@ -117,7 +117,7 @@ fn outputs_of_the_examples_validate_against_their_schemas() {
         let (_, json) = check(&["--facts", &facts(snapshot), "--format", "json"]);
         let v: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(
-            xdrguard::schema::validate(xdrguard::schema::Kind::Report, &v),
+            xdrguard::input::schema::validate(xdrguard::input::schema::Kind::Report, &v),
             vec![],
             "{snapshot}"
         );

@@ -1,10 +1,10 @@
 //! The user's configuration: per-control severity, params and on/off, keyed by control ID.
 
-use crate::diagnostic::{InputError, SourceFile};
-use crate::finding::Severity;
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::schema;
+use crate::input::yaml::{self, pointer_segment};
+use crate::model::Severity;
 use crate::policy::Catalog;
-use crate::schema;
-use crate::yaml::{self, pointer_segment};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ impl Config {
             .into_iter()
             .map(|v| {
                 doc.error_at_key(
-                    "xdrguard::config::schema",
+                    "xdrguard::policy::config::schema",
                     &v.pointer,
                     format!("config does not match schemas/config.schema.json: {}", v.message),
                     "here",
@@ -48,7 +48,7 @@ impl Config {
         }
         let config: Config = serde_json::from_value(doc.value.clone()).map_err(|e| {
             doc.error_at(
-                "xdrguard::config::shape",
+                "xdrguard::policy::config::shape",
                 "",
                 format!("invalid config: {e}"),
                 "",
@@ -59,7 +59,7 @@ impl Config {
             let base = format!("/controls/{}", pointer_segment(id));
             let Some(control) = catalog.get(id) else {
                 errors.push(doc.error_at_key(
-                    "xdrguard::config::unknown_control",
+                    "xdrguard::policy::config::unknown_control",
                     &base,
                     format!("unknown control ID `{id}`"),
                     "not a control",
@@ -71,7 +71,7 @@ impl Config {
                 let pointer = format!("{base}/params/{}", pointer_segment(name));
                 match control.policy.params.get(name) {
                     None => errors.push(doc.error_at_key(
-                        "xdrguard::config::unknown_param",
+                        "xdrguard::policy::config::unknown_param",
                         &pointer,
                         format!("control `{id}` has no param `{name}`"),
                         "unknown param",
@@ -85,7 +85,7 @@ impl Config {
                         ),
                     )),
                     Some(spec) if spec.shared_with.is_some() => errors.push(doc.error_at_key(
-                        "xdrguard::config::shared_param",
+                        "xdrguard::policy::config::shared_param",
                         &pointer,
                         format!("param `{name}` of `{id}` is shared"),
                         "set it on its owner",
@@ -94,7 +94,7 @@ impl Config {
                     Some(spec) => {
                         if let Err(why) = spec.kind.check(value) {
                             errors.push(doc.error_at(
-                                "xdrguard::config::param_type",
+                                "xdrguard::policy::config::param_type",
                                 &pointer,
                                 format!("param `{name}` of `{id}`: {why}"),
                                 "wrong type",

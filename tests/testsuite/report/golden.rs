@@ -49,7 +49,7 @@ fn json_report_validates_against_its_schema() {
     for r in [sample::mixed(), sample::hostile()] {
         let v: serde_json::Value = serde_json::from_str(&json::render(&r)).unwrap();
         assert_eq!(
-            xdrguard::schema::validate(xdrguard::schema::Kind::Report, &v),
+            xdrguard::input::schema::validate(xdrguard::input::schema::Kind::Report, &v),
             vec![]
         );
     }

@@ -5,8 +5,8 @@ use serde_json::Value;
 use xdrguard::report::{sample, sarif};
 
 fn validator() -> jsonschema::Validator {
-    let schema: Value =
-        serde_json::from_str(include_str!("schemas/sarif-2.1.0.json")).expect("schema is JSON");
+    let schema: Value = serde_json::from_str(include_str!("../../schemas/sarif-2.1.0.json"))
+        .expect("schema is JSON");
     jsonschema::options()
         .should_validate_formats(true)
         .build(&schema)

@@ -1,7 +1,7 @@
 //! Collection against the fake Microsoft: the facts document, the request log (read-only, no
 //! duplicates, paging followed, batching), faults (throttling, 5xx, 403, malformed bodies).
 
-mod fake_microsoft;
+use crate::fake_microsoft;
 
 use fake_microsoft::scenarios::{
     self, paths, Tenant, OPERATOR, OPERATOR_UPN, REQUIRED_TABLES, TENANT,
@@ -103,11 +103,11 @@ fn assert_clean_log(fake: &Fake) {
 
 fn assert_valid(facts: &FactsDocument) {
     let v = serde_json::to_value(facts).unwrap();
-    let violations = xdrguard::schema::validate(xdrguard::schema::Kind::Facts, &v);
+    let violations = xdrguard::input::schema::validate(xdrguard::input::schema::Kind::Facts, &v);
     assert!(violations.is_empty(), "{violations:?}");
     assert_eq!(
         facts.sections.len(),
-        xdrguard::facts::catalog::SECTIONS.len(),
+        xdrguard::facts::apis::SECTIONS.len(),
         "every catalog section is present"
     );
 }
@@ -407,9 +407,9 @@ async fn throttling_is_retried_after_retry_after() {
     );
     assert_eq!(fake.writes(), Vec::<String>::new());
     let retries: usize = [
-        xdrguard::facts::catalog::Api::Graph,
-        xdrguard::facts::catalog::Api::Arm,
-        xdrguard::facts::catalog::Api::LogAnalytics,
+        xdrguard::facts::apis::Api::Graph,
+        xdrguard::facts::apis::Api::Arm,
+        xdrguard::facts::apis::Api::LogAnalytics,
     ]
     .iter()
     .map(|a| http.counters.retries(*a))
@@ -693,7 +693,7 @@ async fn without_the_subscription_the_pre_check_uses_the_graph_tenant() {
     let e = error(&facts, "subscription");
     assert_eq!(
         e.permission.as_deref(),
-        xdrguard::facts::catalog::section("subscription").map(|s| s.permission)
+        xdrguard::facts::apis::section("subscription").map(|s| s.permission)
     );
     assert_eq!(
         data(&facts, "connector_requirements")["license_state"],

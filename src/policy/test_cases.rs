@@ -1,15 +1,15 @@
 //! Policy test cases, as `opa test` / `conftest verify` run them: a case is a base facts
 //! document + a JSON merge patch + the expected status (and evidence) of one control.
 
-use crate::config::{Config, ControlOverride};
-use crate::diagnostic::{InputError, SourceFile};
 use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
-use crate::finding::Status;
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::schema;
+use crate::input::yaml::{self, Document};
+use crate::model::Status;
+use crate::policy::config::{Config, ControlOverride};
 use crate::policy::load::policy_files;
 use crate::policy::Catalog;
-use crate::schema;
-use crate::yaml::{self, Document};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;

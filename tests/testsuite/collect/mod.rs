@@ -1,0 +1,4 @@
+//! Live collection against the fake Microsoft server, as a library and as the binary.
+
+mod cli;
+mod scenarios;

@@ -1,0 +1,15 @@
+//! xdrguard's integration tests: one binary (the crate graph is linked once), one module per
+//! area. Shared helpers are `common` and the fake Microsoft server `fake_microsoft`.
+
+mod bad_input;
+mod catalog;
+mod check;
+mod ci_examples;
+mod collect;
+mod common;
+mod drift;
+mod eval;
+mod exceptions;
+mod fake_microsoft;
+mod no_panic;
+mod report;

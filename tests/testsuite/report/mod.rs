@@ -1,0 +1,8 @@
+//! Report formats: goldens, escaping, validity against their schemas, the browser view.
+
+mod escaping;
+mod examples;
+mod golden;
+mod html_browser;
+mod junit;
+mod sarif;
