@@ -6,8 +6,7 @@ use crate::input::diagnostic::InputError;
 use crate::model::Severity;
 use crate::outcome::baseline::Baseline;
 use crate::outcome::exceptions::Exceptions;
-use crate::policy::config::Config;
-use crate::policy::{load_catalog, Catalog};
+use crate::policy::{load_catalog, Catalog, ValidConfig};
 use crate::report::{self, Report};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -123,12 +122,9 @@ pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
 ///
 /// The exceptions file, the baseline and the `--report` folders are checked here too, so a
 /// bad one fails with exit 3 before `audit` spends minutes collecting.
-pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, Config), InputError> {
+pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, ValidConfig), InputError> {
     let catalog = load_catalog(&args.policies, !args.no_builtin)?;
-    let config = match &args.config {
-        Some(p) => Config::load(p, &catalog)?,
-        None => Config::default(),
-    };
+    let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     if let Some(p) = &args.exceptions {
         Exceptions::load(p, &catalog)?;
     }
@@ -202,7 +198,7 @@ pub fn render(report: &Report, format: Format, to_terminal: bool) -> String {
 pub fn evaluate_and_report(
     args: &EvalArgs,
     catalog: &Catalog,
-    config: &Config,
+    config: &ValidConfig,
     facts: &FactsDocument,
 ) -> Result<u8, InputError> {
     let now = now()?;

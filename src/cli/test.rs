@@ -1,5 +1,6 @@
 //! `xdrguard test [DIR]`: run policy test cases and print the outcome.
 
+use crate::eval;
 use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
 use crate::policy::test_cases::run_dir;
@@ -24,12 +25,27 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let outcome = run_dir(&catalog, &args.dir, args.control.as_deref(), args.verbose)?;
-    for f in &outcome.failed {
-        println!("FAILED {f}");
+    let outcome = run_dir(
+        &catalog,
+        &args.dir,
+        args.control.as_deref(),
+        &eval::evaluate,
+    )?;
+    if args.verbose {
+        for c in outcome.passed() {
+            println!("ok     {}", c.label);
+        }
     }
-    println!("{} passed, {} failed", outcome.passed, outcome.failed.len());
-    Ok(if outcome.failed.is_empty() {
+    for c in outcome.failed() {
+        println!(
+            "FAILED {}\n       {}",
+            c.label,
+            c.problems.join("\n       ")
+        );
+    }
+    let failed = outcome.failed().count();
+    println!("{} passed, {failed} failed", outcome.passed().count());
+    Ok(if failed == 0 {
         0
     } else {
         super::exit::VIOLATIONS

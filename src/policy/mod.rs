@@ -1,14 +1,20 @@
-//! A control as written in its YAML policy file, and the catalog of them.
+//! A control as written in its YAML policy file, the catalog of them, and everything that
+//! decides what a control means before facts are seen: loading, ordering, params, config
+//! resolution, the CEL environment, templates, the ingestion plan and policy test cases.
 
 pub mod cel;
 pub mod config;
+pub mod ingestion;
 pub mod load;
 mod params;
+pub mod resolve;
 pub mod template;
 pub mod test_cases;
 
+pub use ingestion::IngestionPlan;
 pub use load::{builtin_sources, load_catalog, load_policy_file, Catalog};
 pub use params::{parse_duration, ParamSpec, ParamType};
+pub use resolve::{Effective, ValidConfig};
 
 use crate::model::{Remediation, Severity, Stage};
 use indexmap::IndexMap;

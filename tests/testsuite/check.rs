@@ -7,6 +7,7 @@ use assert_cmd::Command;
 use common::{statuses, CONTROLS};
 use serde_json::Value;
 use xdrguard::input::schema::{self, Kind};
+use xdrguard::model::Status;
 
 fn xdrguard() -> Command {
     let mut c = Command::cargo_bin("xdrguard").unwrap();
@@ -307,14 +308,18 @@ fn every_shipped_policy_has_passing_and_failing_test_cases() {
         &catalog,
         std::path::Path::new("tests/policies"),
         None,
-        false,
+        &xdrguard::eval::evaluate,
     )
     .unwrap();
-    assert!(outcome.failed.is_empty(), "{}", outcome.failed.join("\n"));
+    let failed: Vec<String> = outcome
+        .failed()
+        .map(|c| format!("{}: {}", c.label, c.problems.join("; ")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
     for c in &catalog.controls {
-        for want in ["pass", "fail"] {
+        for want in [Status::Pass, Status::Fail] {
             assert!(
-                outcome.covered.contains(&format!("{}:{want}", c.policy.id)),
+                outcome.covers(&c.policy.id, want),
                 "{} has no `{want}` case",
                 c.policy.id
             );

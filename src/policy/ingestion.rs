@@ -1,0 +1,58 @@
+//! What the one Log Analytics query of a collection must cover, derived from the effective
+//! params of the policies that read the `ingestion` section: a config that changes a table
+//! list or an age limit changes the query, while collection itself knows nothing of policies.
+
+use super::resolve::ValidConfig;
+use super::{parse_duration, Catalog, ParamType};
+use serde_json::Value;
+
+/// The facts section the query fills.
+const SECTION: &str = "ingestion";
+
+/// The param in which a control that reads `ingestion` lists the tables it judges
+/// (XDR-EVT-02 shares XDR-EVT-01's).
+const TABLES_PARAM: &str = "required_tables";
+
+/// The tables and look-back of the ingestion query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IngestionPlan {
+    /// Every table a control reading `ingestion` lists, in catalog order, once each.
+    pub tables: Vec<String>,
+    /// The longest duration param of any control that reads `ingestion` (e.g. `max_age`,
+    /// `window`): data older than the query's look-back would wrongly look absent.
+    pub lookback: chrono::Duration,
+}
+
+impl IngestionPlan {
+    pub fn new(catalog: &Catalog, config: &ValidConfig) -> IngestionPlan {
+        let mut tables: Vec<String> = Vec::new();
+        let mut lookback = chrono::Duration::zero();
+        let readers = catalog
+            .controls
+            .iter()
+            .filter(|c| c.policy.reads.iter().any(|r| r == SECTION));
+        for control in readers {
+            let params = &config.effective(control).params;
+            for (name, spec) in &control.policy.params {
+                let value = params.get(name);
+                match spec.kind {
+                    ParamType::StringList if name == TABLES_PARAM => {
+                        for t in value.and_then(Value::as_array).into_iter().flatten() {
+                            if let Some(t) = t.as_str().filter(|t| !tables.iter().any(|x| x == t)) {
+                                tables.push(t.to_string());
+                            }
+                        }
+                    }
+                    ParamType::Duration => {
+                        let d = value.and_then(Value::as_str).map(parse_duration);
+                        if let Some(Ok(d)) = d {
+                            lookback = lookback.max(d);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        IngestionPlan { tables, lookback }
+    }
+}
