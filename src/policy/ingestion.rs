@@ -56,3 +56,50 @@ impl IngestionPlan {
         IngestionPlan { tables, lookback }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::config::{Config, ControlOverride};
+    use crate::policy::load_catalog;
+    use serde_json::json;
+
+    fn plan(overrides: &[(&str, &str, Value)]) -> IngestionPlan {
+        let catalog = load_catalog(&[], true).unwrap();
+        let mut config = Config::default();
+        for (id, name, value) in overrides {
+            config
+                .controls
+                .entry(id.to_string())
+                .or_insert_with(ControlOverride::default)
+                .params
+                .insert(name.to_string(), value.clone());
+        }
+        IngestionPlan::new(&catalog, &ValidConfig::resolve(&catalog, &config))
+    }
+
+    #[test]
+    fn covers_the_required_tables_and_the_longest_age_by_default() {
+        let catalog = load_catalog(&[], true).unwrap();
+        let owner = catalog.get("XDR-EVT-01").unwrap();
+        let defaults = &owner.policy.params["required_tables"].default;
+        let p = plan(&[]);
+        assert_eq!(json!(p.tables), *defaults);
+        // XDR-ING-01's `window` (14d) is longer than XDR-EVT-02's `max_age` (7d).
+        assert_eq!(p.lookback, chrono::Duration::days(14));
+    }
+
+    #[test]
+    fn follows_the_config_of_the_owner_of_a_shared_table_list() {
+        let p = plan(&[
+            (
+                "XDR-EVT-01",
+                "required_tables",
+                json!(["DeviceInfo", "EmailEvents"]),
+            ),
+            ("XDR-EVT-02", "max_age", json!("30d")),
+        ]);
+        assert_eq!(p.tables, ["DeviceInfo", "EmailEvents"]);
+        assert_eq!(p.lookback, chrono::Duration::days(30));
+    }
+}

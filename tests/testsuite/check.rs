@@ -402,3 +402,23 @@ fn a_failing_policy_test_case_exits_1() {
     );
     assert!(text.contains("0 passed, 1 failed"), "{text}");
 }
+
+/// A typo'd `profile` is bad input at its line, not a silent run of the `full` profile
+/// (which would make a "skipped outside the profile" case test nothing).
+#[test]
+fn a_typo_in_a_policy_test_profile_is_an_error_at_its_line() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(
+        d.path().join("t.yaml"),
+        format!(
+            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: typo\n    control: XDR-CON-01\n    profile: pre-onbording\n    expect: skipped\n",
+            env!("CARGO_MANIFEST_DIR")
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = run(&["test", d.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("t.yaml:5:5"), "{err}");
+    assert!(err.contains("pre-onbording"), "{err}");
+    assert!(!out.contains("passed"), "{out}");
+}
