@@ -126,31 +126,34 @@ impl Catalog {
 }
 
 /// Load policy files on every core: compiling CEL dominates start-up, and files are independent.
-/// Results keep the order of `sources`.
+/// Each worker takes the next file not yet taken, so one slow file does not hold up a whole
+/// share. Results keep the order of `sources`.
 fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
+        .min(sources.len());
     if workers <= 1 {
         return sources.into_iter().map(load_policy_file).collect();
     }
-    let chunk = sources.len().div_ceil(workers);
-    let mut chunks: Vec<Vec<SourceFile>> = Vec::new();
-    let mut rest = sources;
-    while !rest.is_empty() {
-        let tail = rest.split_off(chunk.min(rest.len()));
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || c.into_iter().map(load_policy_file).collect::<Vec<_>>()))
+    let queue = std::sync::Mutex::new(sources.into_iter().enumerate());
+    let next = || queue.lock().expect("no worker panics").next();
+    let mut loaded: Vec<(usize, Result<Control, Vec<InputError>>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    std::iter::from_fn(next)
+                        .map(|(i, file)| (i, load_policy_file(file)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("policy loading does not panic"))
             .collect()
-    })
+    });
+    loaded.sort_unstable_by_key(|(i, _)| *i);
+    loaded.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Parse, validate and compile one policy file.
@@ -372,9 +375,27 @@ fn locate_in_node(
     }
 }
 
-/// Check IDs are unique and `depends_on` is known and acyclic; return dependency order
-/// (stage, then ID, among what is ready).
+/// Check IDs are unique and `depends_on` and `shared_with` are known and acyclic; return
+/// dependency order (stage, then ID, among what is ready).
 fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
+    let (by_id, mut errors) = index_by_id(&controls);
+    for c in &controls {
+        check_dependencies(c, &by_id, &mut errors);
+        check_shared_params(c, &controls, &by_id, &mut errors);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let sequence = dependency_order(&controls, &by_id).map_err(|e| vec![e])?;
+    let mut slots: Vec<Option<Control>> = controls.into_iter().map(Some).collect();
+    Ok(sequence
+        .into_iter()
+        .map(|i| slots[i].take().expect("each once"))
+        .collect())
+}
+
+/// Control ID → its index; a second control with the same ID is an error at its `id`.
+fn index_by_id(controls: &[Control]) -> (BTreeMap<String, usize>, Vec<InputError>) {
     let mut errors = Vec::new();
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in controls.iter().enumerate() {
@@ -390,43 +411,60 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
             by_id.insert(c.policy.id.clone(), i);
         }
     }
-    for c in &controls {
-        for (k, dep) in c.policy.depends_on.iter().enumerate() {
-            if !by_id.contains_key(dep) {
-                errors.push(c.doc.error_at(
-                    "xdrguard::policy::unknown_dependency",
-                    &format!("/depends_on/{k}"),
-                    format!("`{}` depends on unknown control `{dep}`", c.policy.id),
-                    "unknown control",
-                    "run `xdrguard controls` for the known IDs",
-                ));
-            }
-        }
-        for (name, spec) in &c.policy.params {
-            if let Some(owner) = &spec.shared_with {
-                let ok = by_id.get(owner).map(|&j| {
-                    controls[j]
-                        .policy
-                        .params
-                        .get(name)
-                        .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
-                });
-                if ok != Some(true) {
-                    errors.push(c.doc.error_at(
-                        "xdrguard::policy::shared_param",
-                        &format!("/params/{name}/shared_with"),
-                        format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str()),
-                        "here",
-                        "shared_with names the control that owns the parameter",
-                    ));
-                }
-            }
+    (by_id, errors)
+}
+
+fn check_dependencies(c: &Control, by_id: &BTreeMap<String, usize>, errors: &mut Vec<InputError>) {
+    for (k, dep) in c.policy.depends_on.iter().enumerate() {
+        if !by_id.contains_key(dep) {
+            errors.push(c.doc.error_at(
+                "xdrguard::policy::unknown_dependency",
+                &format!("/depends_on/{k}"),
+                format!("`{}` depends on unknown control `{dep}`", c.policy.id),
+                "unknown control",
+                "run `xdrguard controls` for the known IDs",
+            ));
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+}
+
+/// A shared param names an owner that declares, and does not itself share, a param of the
+/// same name and type.
+fn check_shared_params(
+    c: &Control,
+    controls: &[Control],
+    by_id: &BTreeMap<String, usize>,
+    errors: &mut Vec<InputError>,
+) {
+    for (name, spec) in &c.policy.params {
+        let Some(owner) = &spec.shared_with else {
+            continue;
+        };
+        let ok = by_id.get(owner).is_some_and(|&j| {
+            controls[j]
+                .policy
+                .params
+                .get(name)
+                .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
+        });
+        if !ok {
+            errors.push(c.doc.error_at(
+                "xdrguard::policy::shared_param",
+                &format!("/params/{name}/shared_with"),
+                format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str()),
+                "here",
+                "shared_with names the control that owns the parameter",
+            ));
+        }
     }
-    // Kahn's algorithm, picking the smallest (stage, id) ready control each time.
+}
+
+/// Kahn's algorithm, picking the smallest (stage, id) ready control each time: indices of
+/// `controls` with each after what it depends on, or the error of a cycle.
+fn dependency_order(
+    controls: &[Control],
+    by_id: &BTreeMap<String, usize>,
+) -> Result<Vec<usize>, InputError> {
     let n = controls.len();
     let mut indegree: Vec<usize> = controls.iter().map(|c| c.policy.depends_on.len()).collect();
     let mut dependants: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -437,11 +475,11 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
     }
     let key = |i: usize| (controls[i].policy.stage, controls[i].policy.id.clone());
     let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
-    let mut out_idx = Vec::with_capacity(n);
+    let mut sequence = Vec::with_capacity(n);
     while !ready.is_empty() {
         ready.sort_by_key(|&i| std::cmp::Reverse(key(i)));
         let i = ready.pop().expect("non-empty");
-        out_idx.push(i);
+        sequence.push(i);
         for &j in dependants.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
             indegree[j] -= 1;
             if indegree[j] == 0 {
@@ -449,25 +487,21 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
             }
         }
     }
-    if out_idx.len() < n {
+    if sequence.len() < n {
         let stuck: Vec<&Control> = (0..n)
-            .filter(|i| !out_idx.contains(i))
+            .filter(|i| !sequence.contains(i))
             .map(|i| &controls[i])
             .collect();
         let ids: Vec<&str> = stuck.iter().map(|c| c.policy.id.as_str()).collect();
-        return Err(vec![stuck[0].doc.error_at(
+        return Err(stuck[0].doc.error_at(
             "xdrguard::policy::dependency_cycle",
             "/depends_on",
             format!("dependency cycle among {}", ids.join(", ")),
             "part of a cycle",
             "remove one of the depends_on entries",
-        )]);
+        ));
     }
-    let mut slots: Vec<Option<Control>> = controls.into_iter().map(Some).collect();
-    Ok(out_idx
-        .into_iter()
-        .map(|i| slots[i].take().expect("each once"))
-        .collect())
+    Ok(sequence)
 }
 
 #[cfg(test)]
