@@ -1,5 +1,6 @@
 //! `xdrguard test [DIR]`: run policy test cases and print the outcome.
 
+use super::check::write_output;
 use crate::eval;
 use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
@@ -31,20 +32,23 @@ pub fn run(args: TestArgs) -> Result<u8, InputError> {
         args.control.as_deref(),
         &eval::evaluate,
     )?;
+    let mut text = String::new();
     if args.verbose {
         for c in outcome.passed() {
-            println!("ok     {}", c.label);
+            text += &format!("ok     {}\n", c.label);
         }
     }
     for c in outcome.failed() {
-        println!(
-            "FAILED {}\n       {}",
+        text += &format!(
+            "FAILED {}\n       {}\n",
             c.label,
             c.problems.join("\n       ")
         );
     }
     let failed = outcome.failed().count();
-    println!("{} passed, {failed} failed", outcome.passed().count());
+    text += &format!("{} passed, {failed} failed\n", outcome.passed().count());
+    // Not `println!`: a closed pipe (`| head`) must not panic.
+    write_output(None, &text)?;
     Ok(if failed == 0 {
         0
     } else {

@@ -383,18 +383,25 @@ fn the_readme_custom_policy_example_lints_tests_and_runs() {
     );
 }
 
-#[test]
-fn a_failing_policy_test_case_exits_1() {
+/// `xdrguard test` over a folder holding one case file `t.yaml`: the base facts (the ready
+/// snapshot) then `cases`, the YAML list of cases. Returns exit code, stdout, stderr.
+fn run_policy_test(cases: &str) -> (i32, String, String) {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("t.yaml"),
         format!(
-            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n",
+            "base: {}/examples/snapshots/ready.json\ncases:\n{cases}",
             env!("CARGO_MANIFEST_DIR")
         ),
     )
     .unwrap();
-    let (code, text, _) = run(&["test", d.path().to_str().unwrap()]);
+    run(&["test", d.path().to_str().unwrap()])
+}
+
+#[test]
+fn a_failing_policy_test_case_exits_1() {
+    let (code, text, _) =
+        run_policy_test("  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n");
     assert_eq!(code, 1);
     assert!(
         text.contains("FAILED") && text.contains("expected fail, got pass"),
@@ -407,16 +414,9 @@ fn a_failing_policy_test_case_exits_1() {
 /// (which would make a "skipped outside the profile" case test nothing).
 #[test]
 fn a_typo_in_a_policy_test_profile_is_an_error_at_its_line() {
-    let d = tempfile::tempdir().unwrap();
-    std::fs::write(
-        d.path().join("t.yaml"),
-        format!(
-            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: typo\n    control: XDR-CON-01\n    profile: pre-onbording\n    expect: skipped\n",
-            env!("CARGO_MANIFEST_DIR")
-        ),
-    )
-    .unwrap();
-    let (code, out, err) = run(&["test", d.path().to_str().unwrap()]);
+    let (code, out, err) = run_policy_test(
+        "  - name: typo\n    control: XDR-CON-01\n    profile: pre-onbording\n    expect: skipped\n",
+    );
     assert_eq!(code, 3, "{out}{err}");
     assert!(err.contains("t.yaml:5:5"), "{err}");
     assert!(err.contains("pre-onbording"), "{err}");
