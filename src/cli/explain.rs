@@ -3,6 +3,7 @@
 use super::check::write_output;
 use crate::eval::effective;
 use crate::facts::apis;
+use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::config::Config;
 use crate::policy::load_catalog;
@@ -37,10 +38,10 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
             .collect();
         ids.sort();
         return Err(InputError::plain(
-            "xdrguard::usage::unknown_control",
+            UsageCode::UnknownControl,
             format!("unknown control ID `{}`", args.id),
-            format!("known IDs: {}", ids.join(", ")),
-        ));
+        )
+        .help(format!("known IDs: {}", ids.join(", "))));
     };
     let p = &c.policy;
     let eff = effective(&catalog, &config, c);

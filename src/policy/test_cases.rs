@@ -3,9 +3,11 @@
 
 use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
-use crate::input::diagnostic::{InputError, SourceFile};
-use crate::input::schema;
-use crate::input::yaml::{self, Document};
+use crate::input::codes::TestCode;
+use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::load::{self, Input, Shape, Syntax};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::Document;
 use crate::model::Status;
 use crate::policy::config::{Config, ControlOverride};
 use crate::policy::load::policy_files;
@@ -66,53 +68,61 @@ pub fn run_dir(
     let files = policy_files(dir)?;
     if files.is_empty() {
         return Err(InputError::plain(
-            "xdrguard::test::none",
+            TestCode::None,
             format!("{}: no test files (*.yaml)", dir.display()),
-            "write cases as in tests/policies/ of the xdrguard repository",
-        ));
+        )
+        .help("write cases as in tests/policies/ of the xdrguard repository"));
     }
     for path in files {
-        let doc = yaml::parse(SourceFile::read(&path)?)?;
-        run_file(catalog, &path, &doc, only, verbose, &mut outcome)?;
+        let source = SourceFile::read_at_most(&path, MAX_INPUT_BYTES)?;
+        let (doc, file) = load::source(source, load::no_checks).map_err(load::merged)?;
+        run_file(catalog, &path, &doc, file, only, verbose, &mut outcome)?;
     }
     Ok(outcome)
+}
+
+impl Input for TestFile {
+    const SCHEMA: schema::Kind = schema::Kind::PolicyTest;
+
+    fn syntax() -> Syntax {
+        Syntax::Yaml
+    }
+
+    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
+        violations
+            .iter()
+            .map(|v| {
+                doc.error_at_key(
+                    TestCode::Schema,
+                    &v.pointer,
+                    format!(
+                        "test file does not match schemas/policy-test.schema.json: {}",
+                        v.message
+                    ),
+                )
+                .label("here")
+            })
+            .collect()
+    }
+
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        doc.error_at(
+            TestCode::Shape,
+            "",
+            format!("invalid test file: {}", e.message),
+        )
+    }
 }
 
 fn run_file(
     catalog: &Catalog,
     path: &Path,
     doc: &Document,
+    file: TestFile,
     only: Option<&str>,
     verbose: bool,
     outcome: &mut Outcome,
 ) -> Result<(), InputError> {
-    let errs: Vec<InputError> = schema::validate(schema::Kind::PolicyTest, &doc.value)
-        .into_iter()
-        .map(|v| {
-            doc.error_at_key(
-                "xdrguard::test::schema",
-                &v.pointer,
-                format!(
-                    "test file does not match schemas/policy-test.schema.json: {}",
-                    v.message
-                ),
-                "here",
-                "",
-            )
-        })
-        .collect();
-    if let Some(e) = InputError::many(errs) {
-        return Err(e);
-    }
-    let file: TestFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
-        doc.error_at(
-            "xdrguard::test::shape",
-            "",
-            format!("invalid test file: {e}"),
-            "",
-            "",
-        )
-    })?;
     let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
     let base = FactsDocument::load(&base_path)?;
     let base_json = serde_json::to_value(&base).expect("facts serialise");
@@ -122,13 +132,14 @@ fn run_file(
         }
         let at = format!("/cases/{i}");
         let Some(control) = catalog.get(&case.control) else {
-            return Err(doc.error_at(
-                "xdrguard::test::unknown_control",
-                &format!("{at}/control"),
-                format!("unknown control `{}`", case.control),
-                "not a control",
-                "run `xdrguard controls`",
-            ));
+            return Err(doc
+                .error_at(
+                    TestCode::UnknownControl,
+                    &format!("{at}/control"),
+                    format!("unknown control `{}`", case.control),
+                )
+                .label("not a control")
+                .help("run `xdrguard controls`"));
         };
         let mut facts_json = base_json.clone();
         if let Some(p) = &case.patch {
@@ -137,12 +148,12 @@ fn run_file(
         if let Some(ops) = &case.ops {
             json_patch::patch(&mut facts_json, ops).map_err(|e| {
                 doc.error_at(
-                    "xdrguard::test::ops",
+                    TestCode::Ops,
                     &format!("{at}/ops"),
                     format!("JSON Patch does not apply to the base facts: {e}"),
-                    "here",
-                    "ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}",
                 )
+                .label("here")
+                .help("ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}")
             })?;
         }
         let facts = FactsDocument::parse(SourceFile::new(
@@ -153,13 +164,13 @@ fn run_file(
         if !case.params.is_empty() {
             for (name, v) in &case.params {
                 let Some(spec) = control.policy.params.get(name) else {
-                    return Err(doc.error_at_key(
-                        "xdrguard::test::unknown_param",
-                        &format!("{at}/params/{name}"),
-                        format!("`{}` has no param `{name}`", case.control),
-                        "unknown param",
-                        "",
-                    ));
+                    return Err(doc
+                        .error_at_key(
+                            TestCode::UnknownParam,
+                            &format!("{at}/params/{name}"),
+                            format!("`{}` has no param `{name}`", case.control),
+                        )
+                        .label("unknown param"));
                 };
                 let owner = spec
                     .shared_with
