@@ -34,18 +34,76 @@ pub struct Shape {
     pub message: String,
 }
 
+/// The codes of the two problems every input can have.
+#[derive(Debug, Clone, Copy)]
+pub struct Codes {
+    /// The document does not match its schema.
+    pub schema: &'static str,
+    /// It matches the schema but not the type (what the schema cannot say).
+    pub shape: &'static str,
+}
+
+/// Which node of a mapping entry a schema violation points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// The key: right for "unexpected key" and for entries of hand-written config files.
+    Key,
+    /// The value: right where the value itself is what is wrong (a policy's `severity: urgent`).
+    Value,
+}
+
 /// One kind of input file: implemented by the type the document deserializes into.
+///
+/// The provided methods word problems as most inputs do:
+/// "`NAME` does not match schemas/….schema.json: why" at the node, labelled "here", and
+/// "invalid `NAME`: why" at the document; an input worded otherwise overrides them.
 pub trait Input: DeserializeOwned {
-    /// The schema the document must match (`schemas/*.schema.json`).
+    /// The schema the document must match.
     const SCHEMA: schema::Kind;
+    /// How messages name the document: "config", "exceptions file", "policy".
+    const NAME: &'static str;
+    /// Where a schema violation points.
+    const VIOLATION_AT: At = At::Key;
 
     fn syntax() -> Syntax;
 
+    fn codes() -> Codes;
+
+    /// What to do about a schema violation ("" for no help).
+    fn schema_help(_violation: &Violation) -> &'static str {
+        ""
+    }
+
     /// Diagnostics for the (never empty) schema violations of `doc`.
-    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError>;
+    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
+        violations
+            .iter()
+            .map(|v| {
+                let message = format!(
+                    "{} does not match {}: {}",
+                    Self::NAME,
+                    Self::SCHEMA.path(),
+                    v.message
+                );
+                let code = Self::codes().schema;
+                match Self::VIOLATION_AT {
+                    At::Key => doc.error_at_key(code, &v.pointer, message),
+                    At::Value => doc.error_at(code, &v.pointer, message),
+                }
+                .label("here")
+                .help(Self::schema_help(v))
+            })
+            .collect()
+    }
 
     /// The diagnostic for a document that matches the schema but not the type.
-    fn shape_error(doc: &Document, e: Shape) -> InputError;
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        doc.error_at(
+            Self::codes().shape,
+            "",
+            format!("invalid {}: {}", Self::NAME, e.message),
+        )
+    }
 }
 
 /// Meaning checks that accept every document.
@@ -134,17 +192,15 @@ mod tests {
 
     impl Input for Controls {
         const SCHEMA: schema::Kind = schema::Kind::Config;
+        const NAME: &'static str = "controls";
         fn syntax() -> Syntax {
             Syntax::Yaml
         }
-        fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
-            violations
-                .iter()
-                .map(|v| doc.error_at_key(ConfigCode::Schema, &v.pointer, v.message.clone()))
-                .collect()
-        }
-        fn shape_error(doc: &Document, e: Shape) -> InputError {
-            doc.error_at(ConfigCode::Shape, &e.pointer, e.message)
+        fn codes() -> Codes {
+            Codes {
+                schema: ConfigCode::Schema.into(),
+                shape: ConfigCode::Shape.into(),
+            }
         }
     }
 
@@ -172,10 +228,13 @@ mod tests {
         let schema = load("controls: {}\nextra: 1\n").unwrap_err();
         assert_eq!(schema[0].code, "xdrguard::policy::config::schema");
         assert!(
-            schema[0].message.starts_with("c.yaml:2:1: "),
+            schema[0]
+                .message
+                .starts_with("c.yaml:2:1: controls does not match schemas/config.schema.json: "),
             "{}",
             schema[0].message
         );
+        assert_eq!(schema[0].label, "here");
         let meaning = load("controls:\n  ACME-01: {}\n").unwrap_err();
         assert_eq!(meaning[0].code, "xdrguard::policy::config::unknown_control");
         assert!(

@@ -5,7 +5,7 @@
 
 use crate::input::codes::ReportCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
-use crate::input::load::{self, Input, Shape, Syntax};
+use crate::input::load::{self, Codes, Input, Shape, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::model::{BaselineState, Finding, Status};
@@ -34,11 +34,19 @@ const REPORT_HELP: &str = "pass a JSON report written by `xdrguard check --forma
 
 impl Input for Report {
     const SCHEMA: schema::Kind = schema::Kind::Report;
+    const NAME: &'static str = "xdrguard JSON report";
 
     fn syntax() -> Syntax {
         Syntax::Json {
             code: ReportCode::Json.into(),
             help: REPORT_HELP,
+        }
+    }
+
+    fn codes() -> Codes {
+        Codes {
+            schema: ReportCode::Schema.into(),
+            shape: ReportCode::Shape.into(),
         }
     }
 
@@ -60,7 +68,9 @@ impl Input for Report {
             &doc.file,
             None,
             format!(
-                "not an xdrguard JSON report (schemas/report.schema.json): at `{at}`: {}{more}",
+                "not an {} ({}): at `{at}`: {}{more}",
+                Self::NAME,
+                Self::SCHEMA.path(),
                 v.message
             ),
         )
@@ -72,7 +82,7 @@ impl Input for Report {
             ReportCode::Shape,
             &doc.file,
             None,
-            format!("not an xdrguard JSON report: {}", e.message),
+            format!("not an {}: {}", Self::NAME, e.message),
         )
         .help(REPORT_HELP)
     }

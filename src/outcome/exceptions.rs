@@ -7,7 +7,7 @@
 
 use crate::input::codes::ExceptionsCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
-use crate::input::load::{self, Input, Shape, Syntax};
+use crate::input::load::{self, Codes, Input, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::model::{Finding, Status, Waiver};
@@ -101,42 +101,27 @@ struct RawException {
 
 impl Input for RawFile {
     const SCHEMA: schema::Kind = schema::Kind::Exceptions;
+    const NAME: &'static str = "exceptions file";
 
     fn syntax() -> Syntax {
         Syntax::Yaml
     }
 
-    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
-        violations
-            .iter()
-            .map(|v| {
-                let help = if v.pointer.ends_with("/scope") {
-                    "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
-                     (/subscriptions/…/workspaces/…), never a display name, which can change"
-                } else {
-                    "each exception needs control, justification (10+ characters), owner and \
-                     expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
-                };
-                doc.error_at_key(
-                    ExceptionsCode::Schema,
-                    &v.pointer,
-                    format!(
-                        "exceptions file does not match schemas/exceptions.schema.json: {}",
-                        v.message
-                    ),
-                )
-                .label("here")
-                .help(help)
-            })
-            .collect()
+    fn codes() -> Codes {
+        Codes {
+            schema: ExceptionsCode::Schema.into(),
+            shape: ExceptionsCode::Shape.into(),
+        }
     }
 
-    fn shape_error(doc: &Document, e: Shape) -> InputError {
-        doc.error_at(
-            ExceptionsCode::Shape,
-            "",
-            format!("invalid exceptions file: {}", e.message),
-        )
+    fn schema_help(v: &Violation) -> &'static str {
+        if v.pointer.ends_with("/scope") {
+            "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
+             (/subscriptions/…/workspaces/…), never a display name, which can change"
+        } else {
+            "each exception needs control, justification (10+ characters), owner and \
+             expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 
 use crate::input::codes::ConfigCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
-use crate::input::load::{self, Input, Shape, Syntax};
+use crate::input::load::{self, Codes, Input, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::{pointer_segment, Document};
 use crate::model::Severity;
@@ -30,32 +30,21 @@ pub struct ControlOverride {
 
 impl Input for Config {
     const SCHEMA: schema::Kind = schema::Kind::Config;
+    const NAME: &'static str = "config";
 
     fn syntax() -> Syntax {
         Syntax::Yaml
     }
 
-    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
-        violations
-            .iter()
-            .map(|v| {
-                doc.error_at_key(
-                    ConfigCode::Schema,
-                    &v.pointer,
-                    format!("config does not match schemas/config.schema.json: {}", v.message),
-                )
-                .label("here")
-                .help("a config has one key, `controls`, mapping control IDs to severity, params and enabled")
-            })
-            .collect()
+    fn codes() -> Codes {
+        Codes {
+            schema: ConfigCode::Schema.into(),
+            shape: ConfigCode::Shape.into(),
+        }
     }
 
-    fn shape_error(doc: &Document, e: Shape) -> InputError {
-        doc.error_at(
-            ConfigCode::Shape,
-            "",
-            format!("invalid config: {}", e.message),
-        )
+    fn schema_help(_: &Violation) -> &'static str {
+        "a config has one key, `controls`, mapping control IDs to severity, params and enabled"
     }
 }
 

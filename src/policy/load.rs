@@ -5,7 +5,7 @@ use super::Policy;
 use crate::facts::apis;
 use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::load::{self, Input, Shape, Syntax};
+use crate::input::load::{self, At, Codes, Input, Shape, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::policy::cel;
@@ -157,26 +157,25 @@ fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
 
 impl Input for Policy {
     const SCHEMA: schema::Kind = schema::Kind::Policy;
+    const NAME: &'static str = "policy";
+    const VIOLATION_AT: At = At::Value;
 
     fn syntax() -> Syntax {
         Syntax::Yaml
     }
 
-    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
-        violations
-            .iter()
-            .map(|v| {
-                doc.error_at(
-                    PolicyCode::Schema,
-                    &v.pointer,
-                    format!("policy does not match schemas/policy.schema.json: {}", v.message),
-                )
-                .label("here")
-                .help("see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example")
-            })
-            .collect()
+    fn codes() -> Codes {
+        Codes {
+            schema: PolicyCode::Schema.into(),
+            shape: PolicyCode::Shape.into(),
+        }
     }
 
+    fn schema_help(_: &Violation) -> &'static str {
+        "see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example"
+    }
+
+    /// At the node serde stopped at: a policy is long, the root would say little.
     fn shape_error(doc: &Document, e: Shape) -> InputError {
         doc.error_at(
             PolicyCode::Shape,

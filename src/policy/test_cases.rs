@@ -5,8 +5,8 @@ use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
 use crate::input::codes::TestCode;
 use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
-use crate::input::load::{self, Input, Shape, Syntax};
-use crate::input::schema::{self, Violation};
+use crate::input::load::{self, Codes, Input, Syntax};
+use crate::input::schema;
 use crate::input::yaml::Document;
 use crate::model::Status;
 use crate::policy::config::{Config, ControlOverride};
@@ -83,34 +83,17 @@ pub fn run_dir(
 
 impl Input for TestFile {
     const SCHEMA: schema::Kind = schema::Kind::PolicyTest;
+    const NAME: &'static str = "test file";
 
     fn syntax() -> Syntax {
         Syntax::Yaml
     }
 
-    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
-        violations
-            .iter()
-            .map(|v| {
-                doc.error_at_key(
-                    TestCode::Schema,
-                    &v.pointer,
-                    format!(
-                        "test file does not match schemas/policy-test.schema.json: {}",
-                        v.message
-                    ),
-                )
-                .label("here")
-            })
-            .collect()
-    }
-
-    fn shape_error(doc: &Document, e: Shape) -> InputError {
-        doc.error_at(
-            TestCode::Shape,
-            "",
-            format!("invalid test file: {}", e.message),
-        )
+    fn codes() -> Codes {
+        Codes {
+            schema: TestCode::Schema.into(),
+            shape: TestCode::Shape.into(),
+        }
     }
 }
 
