@@ -7,7 +7,7 @@
 
 use crate::input::codes::ExceptionsCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
-use crate::input::load::{self, Codes, Input, Syntax};
+use crate::input::load::{self, Codes, Input};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::model::{Finding, Status, Waiver};
@@ -102,10 +102,6 @@ struct RawException {
 impl Input for RawFile {
     const SCHEMA: schema::Kind = schema::Kind::Exceptions;
     const NAME: &'static str = "exceptions file";
-
-    fn syntax() -> Syntax {
-        Syntax::Yaml
-    }
 
     fn codes() -> Codes {
         Codes {

@@ -2,7 +2,7 @@
 
 use crate::input::codes::ConfigCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
-use crate::input::load::{self, Codes, Input, Syntax};
+use crate::input::load::{self, Codes, Input};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::{pointer_segment, Document};
 use crate::model::Severity;
@@ -31,10 +31,6 @@ pub struct ControlOverride {
 impl Input for Config {
     const SCHEMA: schema::Kind = schema::Kind::Config;
     const NAME: &'static str = "config";
-
-    fn syntax() -> Syntax {
-        Syntax::Yaml
-    }
 
     fn codes() -> Codes {
         Codes {

@@ -5,7 +5,7 @@ use super::Policy;
 use crate::facts::apis;
 use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::load::{self, At, Codes, Input, Shape, Syntax};
+use crate::input::load::{self, At, Codes, Input, Shape};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::policy::cel;
@@ -159,10 +159,6 @@ impl Input for Policy {
     const SCHEMA: schema::Kind = schema::Kind::Policy;
     const NAME: &'static str = "policy";
     const VIOLATION_AT: At = At::Value;
-
-    fn syntax() -> Syntax {
-        Syntax::Yaml
-    }
 
     fn codes() -> Codes {
         Codes {

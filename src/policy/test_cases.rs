@@ -5,7 +5,7 @@ use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
 use crate::input::codes::TestCode;
 use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
-use crate::input::load::{self, Codes, Input, Syntax};
+use crate::input::load::{self, Codes, Input};
 use crate::input::schema;
 use crate::input::yaml::Document;
 use crate::model::Status;
@@ -84,10 +84,6 @@ pub fn run_dir(
 impl Input for TestFile {
     const SCHEMA: schema::Kind = schema::Kind::PolicyTest;
     const NAME: &'static str = "test file";
-
-    fn syntax() -> Syntax {
-        Syntax::Yaml
-    }
 
     fn codes() -> Codes {
         Codes {
