@@ -2,6 +2,7 @@
 
 use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
+use crate::input::codes::InputCode;
 use crate::input::diagnostic::InputError;
 use crate::model::Severity;
 use crate::outcome::baseline::Baseline;
@@ -143,14 +144,14 @@ pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, ValidConfig
 fn check_writable_parent(path: &Path) -> Result<(), InputError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(InputError::plain(
-            "xdrguard::input::output_dir",
+            InputCode::OutputDir,
             format!(
                 "{}: folder {} does not exist",
                 path.display(),
                 dir.display()
             ),
-            "create the folder first, or write the report elsewhere",
-        )),
+        )
+        .help("create the folder first, or write the report elsewhere")),
         _ => Ok(()),
     }
 }
@@ -165,10 +166,10 @@ pub(crate) fn now() -> Result<chrono::DateTime<chrono::Utc>, InputError> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(|e| {
                 InputError::plain(
-                    "xdrguard::input::now",
+                    InputCode::Now,
                     format!("{NOW_ENV}=`{v}` is not an RFC 3339 time: {e}"),
-                    "unset it, or give e.g. 2026-01-15T08:00:00Z",
                 )
+                .help("unset it, or give e.g. 2026-01-15T08:00:00Z")
             }),
         _ => Ok(chrono::Utc::now()),
     }

@@ -9,6 +9,7 @@ use crate::collect::progress::Progress;
 use crate::collect::{self, Options};
 use crate::facts::apis::Api;
 use crate::facts::{FactsDocument, Section, WorkspaceRef};
+use crate::input::codes::CollectCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::{load_catalog, IngestionPlan, ValidConfig};
 use clap::{ArgAction, Args};
@@ -143,11 +144,8 @@ pub fn collect_facts(
         src.log_analytics_url.as_deref(),
     )
     .map_err(|e| {
-        InputError::plain(
-            "xdrguard::collect::url",
-            e,
-            "use https://, or http:// only to 127.0.0.1/localhost (tests)",
-        )
+        InputError::plain(CollectCode::Url, e)
+            .help("use https://, or http:// only to 127.0.0.1/localhost (tests)")
     })?;
     let policy = RetryPolicy {
         max_wait: Duration::from_secs(src.max_retry_wait),
@@ -166,9 +164,8 @@ pub fn collect_facts(
         .build()
         .map_err(|e| {
             InputError::plain(
-                "xdrguard::collect::runtime",
+                CollectCode::Runtime,
                 format!("cannot start the async runtime: {e}"),
-                "",
             )
         })?;
     let started = Instant::now();
@@ -181,7 +178,7 @@ pub fn collect_facts(
             policy,
             Progress::stderr(src.quiet),
         )
-        .map_err(|e| InputError::plain("xdrguard::collect::http", e, ""))?;
+        .map_err(|e| InputError::plain(CollectCode::Http, e))?;
         let facts = collect::collect(&http, &opts).await;
         http.progress().finish();
         Ok::<_, InputError>((facts, http))
@@ -196,13 +193,13 @@ pub fn collect_facts(
     let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
     if let Some(v) = violations.first() {
         return Err(InputError::plain(
-            "xdrguard::collect::internal",
+            CollectCode::Internal,
             format!(
                 "internal error: the collected facts do not match the schema at `{}`: {}",
                 v.pointer, v.message
             ),
-            "please report this bug with the -vv log (it contains no token)",
-        ));
+        )
+        .help("please report this bug with the -vv log (it contains no token)"));
     }
     Ok((facts, stats))
 }

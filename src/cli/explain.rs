@@ -2,6 +2,7 @@
 
 use super::check::write_output;
 use crate::facts::apis;
+use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::{load_catalog, ValidConfig};
 use clap::Args;
@@ -32,10 +33,10 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
             .collect();
         ids.sort();
         return Err(InputError::plain(
-            "xdrguard::usage::unknown_control",
+            UsageCode::UnknownControl,
             format!("unknown control ID `{}`", args.id),
-            format!("known IDs: {}", ids.join(", ")),
-        ));
+        )
+        .help(format!("known IDs: {}", ids.join(", "))));
     };
     let p = &c.policy;
     let eff = config.effective(c);

@@ -3,9 +3,11 @@
 
 use super::Policy;
 use crate::facts::apis;
+use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::schema;
-use crate::input::yaml::{self, Document};
+use crate::input::load::{self, At, Codes, Input, Shape};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::Document;
 use crate::policy::cel;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -156,50 +158,77 @@ fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
     loaded.into_iter().map(|(_, r)| r).collect()
 }
 
+impl Input for Policy {
+    const SCHEMA: schema::Kind = schema::Kind::Policy;
+    const NAME: &'static str = "policy";
+    const VIOLATION_AT: At = At::Value;
+
+    fn codes() -> Codes {
+        Codes {
+            schema: PolicyCode::Schema.into(),
+            shape: PolicyCode::Shape.into(),
+        }
+    }
+
+    fn schema_help(_: &Violation) -> &'static str {
+        "see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example"
+    }
+
+    /// At the node serde stopped at: a policy is long, the root would say little.
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        doc.error_at(
+            PolicyCode::Shape,
+            &e.pointer,
+            format!("invalid policy: {}", e.message),
+        )
+        .label("here")
+    }
+}
+
+/// A policy's compiled expressions.
+struct Programs {
+    applies_when: Option<::cel::Program>,
+    violations: ::cel::Program,
+    notes: Option<::cel::Program>,
+}
+
 /// Parse, validate and compile one policy file.
 pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
-    let doc = yaml::parse(file).map_err(|e| vec![e])?;
-    let violations = schema::validate(schema::Kind::Policy, &doc.value);
-    if !violations.is_empty() {
-        return Err(violations
-            .into_iter()
-            .map(|v| {
-                doc.error_at(
-                    "xdrguard::policy::schema",
-                    &v.pointer,
-                    format!("policy does not match schemas/policy.schema.json: {}", v.message),
-                    "here",
-                    "see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example",
-                )
-            })
-            .collect());
-    }
-    let policy: Policy = serde_path_to_error::deserialize(&doc.value).map_err(|e| {
-        let pointer = path_to_pointer(e.path());
-        vec![doc.error_at(
-            "xdrguard::policy::shape",
-            &pointer,
-            format!("invalid policy: {}", e.inner()),
-            "here",
-            "",
-        )]
+    let (doc, (policy, programs)) = load::source(file, |doc, policy: Policy| {
+        let programs = check(doc, &policy)?;
+        Ok((policy, programs))
     })?;
+    Ok(Control {
+        file: doc.file.path.clone(),
+        policy,
+        doc,
+        applies_when: programs.applies_when,
+        violations: programs.violations,
+        notes: programs.notes,
+    })
+}
+
+/// What the schema cannot know about a policy: params, reads and templates are consistent
+/// and its expressions compile. Every problem is returned together.
+fn check(doc: &Document, policy: &Policy) -> Result<Programs, Vec<InputError>> {
     let mut errors = Vec::new();
-    check_params(&doc, &policy, &mut errors);
-    check_reads(&doc, &policy, &mut errors);
-    check_templates(&doc, &policy, &mut errors);
+    check_params(doc, policy, &mut errors);
+    check_reads(doc, policy, &mut errors);
+    check_templates(doc, policy, &mut errors);
     let mut compile = |pointer: &str, src: &str| -> Option<::cel::Program> {
         match cel::compile(src) {
             Ok(p) => Some(p),
             Err(e) => {
-                errors.push(InputError::at(
-                    "xdrguard::policy::expression",
-                    &doc.file,
-                    locate_in_node(&doc, pointer, src, e.line, e.column),
-                    format!("CEL expression does not compile: {}", e.message),
-                    "here",
-                    "policy conditions are CEL (https://cel.dev); check brackets, quotes and operators",
-                ));
+                errors.push(
+                    InputError::at(
+                        PolicyCode::Expression,
+                        &doc.file,
+                        locate_in_node(doc, pointer, src, e.line, e.column),
+                        format!("CEL expression does not compile: {}", e.message),
+                    )
+                    .label("here")
+                    .help("policy conditions are CEL (https://cel.dev); check brackets, quotes and operators"),
+                );
                 None
             }
         }
@@ -210,37 +239,18 @@ pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
         .map(|s| compile("/applies_when", s));
     let violations = compile("/violations", &policy.violations);
     let notes = policy.notes.as_deref().map(|s| compile("/notes", s));
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let (Some(violations), Some(applies_when), Some(notes)) = (
+    match (
         violations,
         applies_when.map_or(Some(None), |p| p.map(Some)),
         notes.map_or(Some(None), |p| p.map(Some)),
-    ) else {
-        unreachable!("compile errors were returned above");
-    };
-    Ok(Control {
-        file: doc.file.path.clone(),
-        policy,
-        doc,
-        applies_when,
-        violations,
-        notes,
-    })
-}
-
-fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut p = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => p.push_str(&format!("/{index}")),
-            Segment::Map { key } => p.push_str(&format!("/{}", yaml::pointer_segment(key))),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
+    ) {
+        (Some(violations), Some(applies_when), Some(notes)) if errors.is_empty() => Ok(Programs {
+            applies_when,
+            violations,
+            notes,
+        }),
+        _ => Err(errors),
     }
-    p
 }
 
 fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
@@ -249,13 +259,18 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
             continue;
         }
         if let Err(why) = spec.kind.check(&spec.default) {
-            errors.push(doc.error_at(
-                "xdrguard::policy::param_type",
-                &format!("/params/{name}/default"),
-                format!("default of param `{name}` does not match its declared type: {why}"),
-                "this default",
-                format!("make the default a {} or change `type`", spec.kind.as_str()),
-            ));
+            errors.push(
+                doc.error_at(
+                    PolicyCode::ParamType,
+                    &format!("/params/{name}/default"),
+                    format!("default of param `{name}` does not match its declared type: {why}"),
+                )
+                .label("this default")
+                .help(format!(
+                    "make the default a {} or change `type`",
+                    spec.kind.as_str()
+                )),
+            );
         }
     }
 }
@@ -266,13 +281,15 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (i, r) in policy.reads.iter().enumerate() {
         if apis::section(r).is_none() {
             let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name).collect();
-            errors.push(doc.error_at(
-                "xdrguard::policy::unknown_section",
-                &format!("/reads/{i}"),
-                format!("`{r}` is not a facts section"),
-                "unknown section",
-                format!("known sections: {}", known.join(", ")),
-            ));
+            errors.push(
+                doc.error_at(
+                    PolicyCode::UnknownSection,
+                    &format!("/reads/{i}"),
+                    format!("`{r}` is not a facts section"),
+                )
+                .label("unknown section")
+                .help(format!("known sections: {}", known.join(", "))),
+            );
         }
     }
     let exprs = [
@@ -284,13 +301,15 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
             if !policy.reads.iter().any(|r| r == &name) {
-                errors.push(doc.error_at(
-                    "xdrguard::policy::undeclared_read",
-                    pointer,
-                    format!("expression reads `facts.{name}` but `reads` does not list `{name}`"),
-                    "reads an undeclared section",
-                    format!("add `{name}` to `reads` so the control is `error` when that section could not be collected"),
-                ));
+                errors.push(
+                    doc.error_at(
+                        PolicyCode::UndeclaredRead,
+                        pointer,
+                        format!("expression reads `facts.{name}` but `reads` does not list `{name}`"),
+                    )
+                    .label("reads an undeclared section")
+                    .help(format!("add `{name}` to `reads` so the control is `error` when that section could not be collected")),
+                );
             }
         }
     }
@@ -338,13 +357,15 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
     }
     for (pointer, text) in texts {
         if let Err(e) = crate::policy::template::check(text) {
-            errors.push(doc.error_at(
-                "xdrguard::policy::template",
-                &pointer,
-                format!("template does not compile: {e}"),
-                "here",
-                "messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}",
-            ));
+            errors.push(
+                doc.error_at(
+                    PolicyCode::Template,
+                    &pointer,
+                    format!("template does not compile: {e}"),
+                )
+                .label("here")
+                .help("messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}"),
+            );
         }
     }
 }
@@ -400,13 +421,16 @@ fn index_by_id(controls: &[Control]) -> (BTreeMap<String, usize>, Vec<InputError
     let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
     for (i, c) in controls.iter().enumerate() {
         if let Some(&j) = by_id.get(&c.policy.id) {
-            errors.push(c.doc.error_at(
-                "xdrguard::policy::duplicate_id",
-                "/id",
-                format!("control ID `{}` is also defined in {}", c.policy.id, controls[j].file),
-                "duplicate ID",
-                "IDs are unique; to change a shipped control's severity or params use --config, to replace it give yours a new ID",
-            ));
+            errors.push(
+                c.doc
+                    .error_at(
+                        PolicyCode::DuplicateId,
+                        "/id",
+                        format!("control ID `{}` is also defined in {}", c.policy.id, controls[j].file),
+                    )
+                    .label("duplicate ID")
+                    .help("IDs are unique; to change a shipped control's severity or params use --config, to replace it give yours a new ID"),
+            );
         } else {
             by_id.insert(c.policy.id.clone(), i);
         }
@@ -417,13 +441,16 @@ fn index_by_id(controls: &[Control]) -> (BTreeMap<String, usize>, Vec<InputError
 fn check_dependencies(c: &Control, by_id: &BTreeMap<String, usize>, errors: &mut Vec<InputError>) {
     for (k, dep) in c.policy.depends_on.iter().enumerate() {
         if !by_id.contains_key(dep) {
-            errors.push(c.doc.error_at(
-                "xdrguard::policy::unknown_dependency",
-                &format!("/depends_on/{k}"),
-                format!("`{}` depends on unknown control `{dep}`", c.policy.id),
-                "unknown control",
-                "run `xdrguard controls` for the known IDs",
-            ));
+            errors.push(
+                c.doc
+                    .error_at(
+                        PolicyCode::UnknownDependency,
+                        &format!("/depends_on/{k}"),
+                        format!("`{}` depends on unknown control `{dep}`", c.policy.id),
+                    )
+                    .label("unknown control")
+                    .help("run `xdrguard controls` for the known IDs"),
+            );
         }
     }
 }
@@ -448,13 +475,7 @@ fn check_shared_params(
                 .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
         });
         if !ok {
-            errors.push(c.doc.error_at(
-                "xdrguard::policy::shared_param",
-                &format!("/params/{name}/shared_with"),
-                format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str()),
-                "here",
-                "shared_with names the control that owns the parameter",
-            ));
+            errors.push(c.doc.error_at(PolicyCode::SharedParam, &format!("/params/{name}/shared_with"), format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str())).label("here").help("shared_with names the control that owns the parameter"));
         }
     }
 }
@@ -493,13 +514,15 @@ fn dependency_order(
             .map(|i| &controls[i])
             .collect();
         let ids: Vec<&str> = stuck.iter().map(|c| c.policy.id.as_str()).collect();
-        return Err(stuck[0].doc.error_at(
-            "xdrguard::policy::dependency_cycle",
-            "/depends_on",
-            format!("dependency cycle among {}", ids.join(", ")),
-            "part of a cycle",
-            "remove one of the depends_on entries",
-        ));
+        return Err(stuck[0]
+            .doc
+            .error_at(
+                PolicyCode::DependencyCycle,
+                "/depends_on",
+                format!("dependency cycle among {}", ids.join(", ")),
+            )
+            .label("part of a cycle")
+            .help("remove one of the depends_on entries"));
     }
     Ok(sequence)
 }

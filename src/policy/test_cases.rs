@@ -6,9 +6,11 @@
 //! Nothing is printed here: the results go back to `xdrguard test`.
 
 use crate::facts::FactsDocument;
-use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::codes::TestCode;
+use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input};
 use crate::input::schema;
-use crate::input::yaml::{self, Document};
+use crate::input::yaml::Document;
 use crate::model::{Finding, Profile, Status};
 use crate::policy::config::{Config, ControlOverride};
 use crate::policy::load::{policy_files, Control};
@@ -103,15 +105,16 @@ pub fn run_dir(
     let files = policy_files(dir)?;
     if files.is_empty() {
         return Err(InputError::plain(
-            "xdrguard::test::none",
+            TestCode::None,
             format!("{}: no test files (*.yaml)", dir.display()),
-            "write cases as in tests/policies/ of the xdrguard repository",
-        ));
+        )
+        .help("write cases as in tests/policies/ of the xdrguard repository"));
     }
     let mut outcome = Outcome::default();
     for path in files {
-        let doc = yaml::parse(SourceFile::read(&path)?)?;
-        let file = load_file(&doc)?;
+        let source = SourceFile::read_at_most(&path, MAX_INPUT_BYTES)?;
+        let (doc, file): (Document, TestFile) =
+            load::source(source, load::no_checks).map_err(load::merged)?;
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
         let base = serde_json::to_value(FactsDocument::load(&base_path)?).expect("facts serialise");
         for (i, case) in file.cases.iter().enumerate() {
@@ -143,35 +146,16 @@ pub fn run_dir(
     Ok(outcome)
 }
 
-/// Check a test file against its schema and read it.
-fn load_file(doc: &Document) -> Result<TestFile, InputError> {
-    let errs: Vec<InputError> = schema::validate(schema::Kind::PolicyTest, &doc.value)
-        .into_iter()
-        .map(|v| {
-            doc.error_at_key(
-                "xdrguard::test::schema",
-                &v.pointer,
-                format!(
-                    "test file does not match schemas/policy-test.schema.json: {}",
-                    v.message
-                ),
-                "here",
-                "",
-            )
-        })
-        .collect();
-    if let Some(e) = InputError::many(errs) {
-        return Err(e);
+impl Input for TestFile {
+    const SCHEMA: schema::Kind = schema::Kind::PolicyTest;
+    const NAME: &'static str = "test file";
+
+    fn codes() -> Codes {
+        Codes {
+            schema: TestCode::Schema.into(),
+            shape: TestCode::Shape.into(),
+        }
     }
-    serde_json::from_value(doc.value.clone()).map_err(|e| {
-        doc.error_at(
-            "xdrguard::test::shape",
-            "",
-            format!("invalid test file: {e}"),
-            "",
-            "",
-        )
-    })
 }
 
 fn known_control<'c>(
@@ -182,12 +166,12 @@ fn known_control<'c>(
 ) -> Result<&'c Control, InputError> {
     catalog.get(&case.control).ok_or_else(|| {
         doc.error_at(
-            "xdrguard::test::unknown_control",
+            TestCode::UnknownControl,
             &format!("{at}/control"),
             format!("unknown control `{}`", case.control),
-            "not a control",
-            "run `xdrguard controls`",
         )
+        .label("not a control")
+        .help("run `xdrguard controls`")
     })
 }
 
@@ -206,12 +190,12 @@ fn patched_facts(
     if let Some(ops) = &case.ops {
         json_patch::patch(&mut facts_json, ops).map_err(|e| {
             doc.error_at(
-                "xdrguard::test::ops",
+                TestCode::Ops,
                 &format!("{at}/ops"),
                 format!("JSON Patch does not apply to the base facts: {e}"),
-                "here",
-                "ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}",
             )
+            .label("here")
+            .help("ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}")
         })?;
     }
     FactsDocument::parse(SourceFile::new(
@@ -230,13 +214,13 @@ fn case_config(
     let mut config = Config::default();
     for (name, v) in &case.params {
         let Some(spec) = control.policy.params.get(name) else {
-            return Err(doc.error_at_key(
-                "xdrguard::test::unknown_param",
-                &format!("{at}/params/{name}"),
-                format!("`{}` has no param `{name}`", case.control),
-                "unknown param",
-                "",
-            ));
+            return Err(doc
+                .error_at_key(
+                    TestCode::UnknownParam,
+                    &format!("{at}/params/{name}"),
+                    format!("`{}` has no param `{name}`", case.control),
+                )
+                .label("unknown param"));
         };
         let owner = spec
             .shared_with
