@@ -1,7 +1,7 @@
 //! The evaluator: policies + facts → findings. It knows nothing of HTTP.
 
 use crate::facts::{apis, FactsDocument, Section};
-use crate::model::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
+use crate::model::{Evidence, Finding, Remediation, RemediationStep, Severity, Status};
 use crate::policy::config::Config;
 use crate::policy::load::Control;
 use crate::policy::{cel, template};
@@ -11,31 +11,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Which stages run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Profile {
-    /// The prerequisite stage: what stops us from connecting today?
-    PreOnboarding,
-    /// All stages.
-    #[default]
-    Full,
-}
-
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::PreOnboarding => "pre-onboarding",
-            Profile::Full => "full",
-        }
-    }
-    pub fn includes(self, stage: Stage) -> bool {
-        match self {
-            Profile::PreOnboarding => stage == Stage::Prerequisite,
-            Profile::Full => true,
-        }
-    }
-}
+pub use crate::model::Profile;
 
 /// A control's effective settings after config overrides.
 #[derive(Debug, Clone)]
@@ -370,7 +346,7 @@ fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
             .iter()
             .flat_map(|m| {
                 m.iter().map(|(k, v)| RemediationStep {
-                    kind: k.clone(),
+                    kind: *k,
                     text: render(v),
                 })
             })

@@ -5,8 +5,8 @@
 //! context) or [`html`] (inside an HTML block, where Markdown is not parsed); code goes in a
 //! fence longer than any backtick run it contains.
 
-use super::Report;
 use crate::model::{BaselineState, Finding, Status};
+use crate::outcome::{Report, Verdict};
 use std::fmt::Write;
 
 /// Evidence items listed per control: a PR comment is capped at 65,536 characters.
@@ -78,9 +78,9 @@ pub fn link(url: &str) -> String {
 
 fn verdict_icon(report: &Report) -> &'static str {
     match report.verdict {
-        super::Verdict::Compliant => "✅",
-        super::Verdict::Violations => "❌",
-        super::Verdict::Incomplete => "⚠️",
+        Verdict::Compliant => "✅",
+        Verdict::Violations => "❌",
+        Verdict::Incomplete => "⚠️",
     }
 }
 
@@ -91,8 +91,8 @@ pub fn remediation(f: &Finding) -> String {
         let _ = writeln!(out, "{}\n", inline(&f.remediation.summary));
     }
     for (i, step) in f.remediation.steps.iter().enumerate() {
-        let kind = inline(&step.kind);
-        if matches!(step.kind.as_str(), "cli" | "powershell" | "api") {
+        let kind = step.kind;
+        if kind.is_code() {
             let _ = writeln!(out, "{}. **{kind}**:\n", i + 1);
             out.push_str(&fence(&step.text, "   "));
         } else {
@@ -154,7 +154,7 @@ pub fn render(report: &Report) -> String {
         out,
         "Workspace <code>{}</code>{tenant} · profile **{}** · fail on **{}** · {}\n",
         inline(&report.target.workspace_id),
-        inline(&report.profile),
+        inline(report.profile.as_str()),
         report.fail_on,
         report.generated_at.format("%Y-%m-%d %H:%M UTC")
     );
@@ -240,7 +240,7 @@ pub fn render(report: &Report) -> String {
                 inline(&f.title),
                 f.original_status.map_or("", |s| s.as_str()),
                 inline(w.map_or("", |w| w.owner.as_str())),
-                inline(w.map_or("", |w| w.expires.as_str())),
+                w.map(|w| w.expires.to_string()).unwrap_or_default(),
                 inline(w.and_then(|w| w.ticket.as_deref()).unwrap_or("")),
                 inline(w.map_or("", |w| w.justification.as_str())),
             );

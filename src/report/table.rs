@@ -1,8 +1,8 @@
 //! The terminal report: a table of every control, then numbered remediation for each
 //! `fail` and `error`. Colour only on a terminal and never with `NO_COLOR`.
 
-use super::Report;
 use crate::model::{Finding, Status};
+use crate::outcome::Report;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
 /// How to render: colour and width are decided by the caller (terminal detection).
