@@ -14,8 +14,9 @@ use std::collections::{HashMap, HashSet};
 use strum::{Display, IntoStaticStr};
 
 /// The kind of a change; serialised in snake_case, shown in words (`newly failing`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord, Display, IntoStaticStr)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(Display, IntoStaticStr)]
 #[strum(serialize_all = "lowercase")]
 pub enum ChangeKind {
     /// Fails now; did not fail (or did not exist) before.

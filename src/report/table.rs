@@ -112,6 +112,12 @@ pub fn render(report: &Report, style: Style) -> String {
     for w in &report.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
+    remediation(&mut out, report);
+    out
+}
+
+/// Numbered remediation for each `fail`, and the cause of each `error`, below the table.
+fn remediation(out: &mut String, report: &Report) {
     let todo: Vec<&Finding> = report
         .results
         .iter()
@@ -152,5 +158,4 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push_str(&format!("  Learn: {d}\n"));
         }
     }
-    out
 }
