@@ -1,11 +1,17 @@
 //! The outcome of evaluating one control: what reporters format and exit codes depend on.
+//!
+//! The closed enums derive their names: serde and strum spell each variant the same way, so
+//! `as_str`, `Display`, `FromStr` and `VARIANTS` (declaration order) always agree.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use strum::{Display, EnumString, IntoStaticStr, VariantArray};
 
 /// Default severity of a control; users may override it per control ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum Severity {
     Low,
     Medium,
@@ -14,19 +20,8 @@ pub enum Severity {
 }
 
 impl Severity {
-    pub const ALL: [Severity; 4] = [
-        Severity::Critical,
-        Severity::High,
-        Severity::Medium,
-        Severity::Low,
-    ];
     pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
+        self.into()
     }
     /// GitHub code scanning's `security-severity` scale (0.0–10.0).
     pub fn security_severity(self) -> &'static str {
@@ -39,30 +34,11 @@ impl Severity {
     }
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.to_ascii_lowercase().as_str() {
-            "low" => Ok(Severity::Low),
-            "medium" => Ok(Severity::Medium),
-            "high" => Ok(Severity::High),
-            "critical" => Ok(Severity::Critical),
-            _ => Err(format!(
-                "unknown severity `{s}` (expected low, medium, high or critical)"
-            )),
-        }
-    }
-}
-
 /// The closed set of outcomes; reports and exit codes depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum Status {
     Pass,
     Fail,
@@ -72,45 +48,16 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 5] = [
-        Status::Pass,
-        Status::Fail,
-        Status::Error,
-        Status::Skipped,
-        Status::Waived,
-    ];
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Skipped => "skipped",
-            Status::Waived => "waived",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Status {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Status::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown status `{s}` (expected pass, fail, error, skipped or waived)")
-            })
+        self.into()
     }
 }
 
 /// Stage of the onboarding journey a control belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(Display, EnumString, IntoStaticStr, VariantArray)]
+#[strum(serialize_all = "lowercase")]
 pub enum Stage {
     Prerequisite,
     Connector,
@@ -118,25 +65,16 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 3] = [Stage::Prerequisite, Stage::Connector, Stage::Verification];
     pub fn as_str(self) -> &'static str {
-        match self {
-            Stage::Prerequisite => "prerequisite",
-            Stage::Connector => "connector",
-            Stage::Verification => "verification",
-        }
+        self.into()
     }
 }
 
-impl fmt::Display for Stage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Which stages run.
+/// Which stages run (`--profile`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
+#[derive(Display, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "kebab-case")]
 pub enum Profile {
     /// The prerequisite stage: what stops us from connecting today?
     PreOnboarding,
@@ -147,10 +85,7 @@ pub enum Profile {
 
 impl Profile {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::PreOnboarding => "pre-onboarding",
-            Profile::Full => "full",
-        }
+        self.into()
     }
     pub fn includes(self, stage: Stage) -> bool {
         match self {
@@ -195,11 +130,34 @@ pub struct Remediation {
     pub docs: Vec<String>,
 }
 
-/// One remediation step: where (portal, cli, api, powershell, note) and what.
+/// One remediation step: where to do it and what.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RemediationStep {
-    pub kind: String,
+    pub kind: StepKind,
     pub text: String,
+}
+
+/// Where a remediation step is carried out (the keys `policy.schema.json` allows).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(Display, EnumString, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum StepKind {
+    Portal,
+    Cli,
+    Api,
+    Powershell,
+    Note,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+    /// Whether the text is code to run (shown in a code block), not prose.
+    pub fn is_code(self) -> bool {
+        matches!(self, StepKind::Cli | StepKind::Powershell | StepKind::Api)
+    }
 }
 
 /// The exception (waiver) that covers a finding; the original status stays beside it.
@@ -209,7 +167,8 @@ pub struct Waiver {
     pub owner: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ticket: Option<String>,
-    pub expires: String,
+    /// Last day the exception applies (inclusive); serialised as `YYYY-MM-DD`.
+    pub expires: chrono::NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
 }
@@ -252,14 +211,9 @@ pub struct Finding {
 /// Whether a failure was already present in the baseline report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[derive(Display, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum BaselineState {
     New,
     Known,
-}
-
-impl Finding {
-    /// False for a failure the baseline already knew: it is shown but does not fail the gate.
-    pub fn counts_toward_gate(&self) -> bool {
-        self.baseline != Some(BaselineState::Known)
-    }
 }

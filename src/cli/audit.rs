@@ -1,7 +1,7 @@
 //! `xdrguard audit`: collect then check in one go. Takes every option of `check` (its
 //! `EvalArgs`) so both commands evaluate and report the same way.
 
-use super::check::{evaluate_and_report, load_policies_and_config, EvalArgs};
+use super::check::{evaluate_and_report, load_inputs, EvalArgs};
 use super::collect::{collect_facts, SourceArgs};
 use crate::input::diagnostic::InputError;
 use crate::policy::IngestionPlan;
@@ -22,9 +22,9 @@ pub struct AuditArgs {
 pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     // One `--quiet` silences both the progress display and the report on stdout.
     args.eval.quiet = args.source.quiet;
-    // Bad policies or config fail before any request is made.
-    let (catalog, config) = load_policies_and_config(&args.eval)?;
-    let plan = IngestionPlan::new(&catalog, &config);
+    // Bad policies, config, exceptions or baseline fail before any request is made.
+    let inputs = load_inputs(&args.eval)?;
+    let plan = IngestionPlan::new(&inputs.catalog, &inputs.config);
     let (facts, stats) = collect_facts(&args.source, plan)?;
     if let Some(p) = &args.save_facts {
         let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
@@ -33,5 +33,5 @@ pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     if !args.source.quiet {
         eprintln!("{}", stats.summary(&facts));
     }
-    evaluate_and_report(&args.eval, &catalog, &config, &facts)
+    evaluate_and_report(&args.eval, &inputs, &facts)
 }

@@ -1,34 +1,17 @@
 //! `xdrguard check`: evaluate a facts document. The evaluation options are shared with `audit`.
 
-use crate::eval::{self, Profile};
+use crate::eval;
 use crate::facts::FactsDocument;
 use crate::input::codes::InputCode;
 use crate::input::diagnostic::InputError;
-use crate::model::Severity;
+use crate::model::{Profile, Severity};
 use crate::outcome::baseline::Baseline;
 use crate::outcome::exceptions::Exceptions;
+use crate::outcome::{Gate, Report};
 use crate::policy::{load_catalog, Catalog, ValidConfig};
-use crate::report::{self, Report};
+use crate::report::{self, Format};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    /// Terminal table with remediation
-    Table,
-    /// JSON report (schemas/report.schema.json): input of --baseline and `diff`
-    Json,
-    /// SARIF 2.1.0, for GitHub code scanning
-    Sarif,
-    /// JUnit XML, for Azure DevOps and GitLab test reports
-    Junit,
-    /// Markdown, for $GITHUB_STEP_SUMMARY and PR comments
-    Markdown,
-    /// Self-contained HTML page
-    Html,
-    /// CSV, one row per control
-    Csv,
-}
 
 /// One extra output of a run: `--report FORMAT=PATH`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +80,7 @@ pub struct EvalArgs {
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
     s.parse()
+        .map_err(|_| format!("unknown severity `{s}` (expected low, medium, high or critical)"))
 }
 
 #[derive(Debug, Args)]
@@ -114,31 +98,48 @@ pub struct CheckArgs {
 pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
     args.eval.quiet = args.quiet;
     // Read every input before doing any work, so bad input fails fast with exit 3.
-    let (catalog, config) = load_policies_and_config(&args.eval)?;
+    let inputs = load_inputs(&args.eval)?;
     let facts = FactsDocument::load(&args.facts)?;
-    evaluate_and_report(&args.eval, &catalog, &config, &facts)
+    evaluate_and_report(&args.eval, &inputs, &facts)
 }
 
-/// Load the catalog and the optional config named by the evaluation options.
-///
-/// The exceptions file, the baseline and the `--report` folders are checked here too, so a
-/// bad one fails with exit 3 before `audit` spends minutes collecting.
-pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, ValidConfig), InputError> {
+/// What the evaluation options name, each read once: the catalog, the config, and the gate
+/// (threshold, exceptions, baseline).
+pub struct Inputs {
+    pub catalog: Catalog,
+    pub config: ValidConfig,
+    pub gate: Gate,
+}
+
+/// Read every input the evaluation options name, and check the `--report` and `--output`
+/// folders, so bad input fails with exit 3 before `audit` spends minutes collecting.
+pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
     let catalog = load_catalog(&args.policies, !args.no_builtin)?;
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
-    if let Some(p) = &args.exceptions {
-        Exceptions::load(p, &catalog)?;
-    }
-    if let Some(p) = &args.baseline {
-        Baseline::load(p)?;
-    }
+    let exceptions = match &args.exceptions {
+        Some(p) => Some(Exceptions::load(p, &catalog)?),
+        None => None,
+    };
+    let baseline = match &args.baseline {
+        Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
     for spec in &args.reports {
         check_writable_parent(&spec.path)?;
     }
     if let Some(p) = &args.output {
         check_writable_parent(p)?;
     }
-    Ok((catalog, config))
+    let gate = Gate {
+        fail_on: args.fail_on,
+        exceptions,
+        baseline,
+    };
+    Ok(Inputs {
+        catalog,
+        config,
+        gate,
+    })
 }
 
 fn check_writable_parent(path: &Path) -> Result<(), InputError> {
@@ -175,57 +176,24 @@ pub(crate) fn now() -> Result<chrono::DateTime<chrono::Utc>, InputError> {
     }
 }
 
-/// Render `report` as `format`; `to_terminal` decides table colour and width.
-pub fn render(report: &Report, format: Format, to_terminal: bool) -> String {
-    match format {
-        Format::Table => {
-            let mut style = report::table::Style::detect();
-            if !to_terminal {
-                style.color = false;
-                style.width = Some(120);
-            }
-            report::table::render(report, style)
-        }
-        Format::Json => report::json::render(report),
-        Format::Sarif => report::sarif::render(report),
-        Format::Junit => report::junit::render(report),
-        Format::Markdown => report::markdown::render(report),
-        Format::Html => report::html::render(report),
-        Format::Csv => report::csv::render(report),
-    }
-}
-
 /// Evaluate, render, write; returns the exit code of the verdict.
 pub fn evaluate_and_report(
     args: &EvalArgs,
-    catalog: &Catalog,
-    config: &ValidConfig,
+    inputs: &Inputs,
     facts: &FactsDocument,
 ) -> Result<u8, InputError> {
     let now = now()?;
-    let exceptions = match &args.exceptions {
-        Some(p) => Some(Exceptions::load(p, catalog)?),
-        None => None,
-    };
-    let baseline = match &args.baseline {
-        Some(p) => Some(Baseline::load(p)?),
-        None => None,
-    };
-    let findings = eval::evaluate(catalog, config, facts, args.profile);
-    let mut report = Report::new(findings, facts, args.profile.as_str(), args.fail_on, now);
-    // Exceptions first: a waived failure is not a failure the baseline needs to judge.
-    if let Some(ex) = &exceptions {
-        ex.apply(&mut report, now.date_naive());
-    }
-    if let Some(b) = &baseline {
-        b.apply(&mut report);
-    }
+    let findings = eval::evaluate(&inputs.catalog, &inputs.config, facts, args.profile);
+    let report = Report::new(findings, facts, args.profile, &inputs.gate, now);
     if args.output.is_some() || !args.quiet {
-        let text = render(&report, args.format, args.output.is_none());
+        let text = report::render(&report, args.format, args.output.is_none());
         write_output(args.output.as_deref(), &text)?;
     }
     for spec in &args.reports {
-        write_output(Some(&spec.path), &render(&report, spec.format, false))?;
+        write_output(
+            Some(&spec.path),
+            &report::render(&report, spec.format, false),
+        )?;
     }
     // The table shows warnings itself; otherwise say them on stderr so CI logs have them.
     let table_on_stdout = args.format == Format::Table && args.output.is_none() && !args.quiet;

@@ -4,15 +4,9 @@ use super::check::write_output;
 use crate::input::diagnostic::InputError;
 use crate::model::Stage;
 use crate::policy::{load_catalog, ValidConfig};
+use crate::report::controls::{render, ListFormat, Row};
 use clap::{Args, ValueEnum};
-use comfy_table::{presets, ContentArrangement, Table};
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum ListFormat {
-    Table,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct ControlsArgs {
@@ -50,47 +44,19 @@ pub fn run(args: ControlsArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let stage = args.stage.map(Stage::from);
-    let mut rows: Vec<_> = catalog
+    let mut rows: Vec<Row> = catalog
         .controls
         .iter()
         .filter(|c| stage.is_none_or(|s| c.policy.stage == s))
-        .map(|c| (c, config.effective(c)))
+        .map(|c| Row {
+            control: c,
+            severity: config.effective(c).severity,
+        })
         .collect();
     rows.sort_by(|a, b| {
-        (a.0.policy.stage, &a.0.policy.id).cmp(&(b.0.policy.stage, &b.0.policy.id))
+        let key = |r: &Row| (r.control.policy.stage, r.control.policy.id.clone());
+        key(a).cmp(&key(b))
     });
-    let text = match args.format {
-        ListFormat::Json => {
-            let items: Vec<_> = rows
-                .iter()
-                .map(|(c, e)| {
-                    serde_json::json!({
-                        "id": c.policy.id, "title": c.policy.title, "stage": c.policy.stage,
-                        "severity": e.severity, "depends_on": c.policy.depends_on,
-                        "reads": c.policy.reads, "file": c.file,
-                    })
-                })
-                .collect();
-            serde_json::to_string_pretty(&items).expect("serialises") + "\n"
-        }
-        ListFormat::Table => {
-            let mut t = Table::new();
-            t.load_style(presets::UTF8_FULL_CONDENSED);
-            t.set_content_arrangement(ContentArrangement::Dynamic);
-            t.force_no_tty();
-            t.set_header(vec!["ID", "Stage", "Severity", "Title", "Depends on"]);
-            for (c, e) in &rows {
-                t.add_row(vec![
-                    c.policy.id.clone(),
-                    c.policy.stage.to_string(),
-                    e.severity.to_string(),
-                    c.policy.title.clone(),
-                    c.policy.depends_on.join(", "),
-                ]);
-            }
-            format!("{t}\n{} controls\n", rows.len())
-        }
-    };
-    write_output(None, &text)?;
+    write_output(None, &render(&rows, args.format))?;
     Ok(0)
 }

@@ -3,15 +3,9 @@
 use crate::input::diagnostic::InputError;
 use crate::outcome::baseline::load_report;
 use crate::outcome::drift;
-use clap::{Args, ValueEnum};
+use crate::report::drift::{render, DriftFormat};
+use clap::Args;
 use std::path::PathBuf;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
-    Table,
-    Markdown,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -23,7 +17,7 @@ pub struct DiffArgs {
     pub new: PathBuf,
     /// Output format
     #[arg(long, value_enum, default_value = "table")]
-    pub format: DiffFormat,
+    pub format: DriftFormat,
     /// Write the drift here instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -33,11 +27,6 @@ pub fn run(args: DiffArgs) -> Result<u8, InputError> {
     let old = load_report(&args.old)?;
     let new = load_report(&args.new)?;
     let d = drift::diff(&old, &new);
-    let text = match args.format {
-        DiffFormat::Table => d.render_table(),
-        DiffFormat::Markdown => d.render_markdown(),
-        DiffFormat::Json => d.render_json(),
-    };
-    super::check::write_output(args.output.as_deref(), &text)?;
+    super::check::write_output(args.output.as_deref(), &render(&d, args.format))?;
     Ok(d.exit_code())
 }

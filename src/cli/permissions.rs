@@ -1,18 +1,10 @@
 //! `xdrguard permissions`: the least Graph permissions and Azure roles a read-only audit
-//! identity needs, printed from the same catalog the collectors use for their error messages.
+//! identity needs (rendered by `report::permissions`).
 
 use super::check::write_output;
-use crate::facts::apis::{Api, SectionInfo, SECTIONS};
 use crate::input::diagnostic::InputError;
-use clap::{Args, ValueEnum};
-use serde_json::json;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PermFormat {
-    Text,
-    Markdown,
-    Json,
-}
+use crate::report::permissions::{render, PermFormat};
+use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct PermissionsArgs {
@@ -20,112 +12,7 @@ pub struct PermissionsArgs {
     pub format: PermFormat,
 }
 
-const APIS: [(Api, &str); 3] = [
-    (
-        Api::Graph,
-        "application permissions (or delegated, for a signed-in user); admin consent required",
-    ),
-    (Api::Arm, "Azure roles"),
-    (Api::LogAnalytics, "Azure roles"),
-];
-
-/// Distinct permissions of one API, each with the sections that need it, in catalog order.
-fn grouped(api: Api) -> Vec<(&'static str, Vec<&'static SectionInfo>)> {
-    let mut out: Vec<(&'static str, Vec<&'static SectionInfo>)> = Vec::new();
-    for s in SECTIONS.iter().filter(|s| s.api == api) {
-        match out.iter_mut().find(|(p, _)| *p == s.permission) {
-            Some((_, v)) => v.push(s),
-            None => out.push((s.permission, vec![s])),
-        }
-    }
-    out
-}
-
-fn grants(api: Api) -> Vec<&'static str> {
-    let mut g: Vec<&'static str> = Vec::new();
-    for s in SECTIONS.iter().filter(|s| s.api == api) {
-        if !g.contains(&s.grant) {
-            g.push(s.grant);
-        }
-    }
-    g
-}
-
-pub fn render(format: PermFormat) -> String {
-    match format {
-        PermFormat::Json => {
-            let v: Vec<_> = SECTIONS
-                .iter()
-                .map(|s| {
-                    json!({"section": s.name, "api": s.api.as_str(), "call": s.call, "api_version": s.api_version,
-                           "permission": s.permission, "grant": s.grant})
-                })
-                .collect();
-            serde_json::to_string_pretty(&v).expect("json") + "\n"
-        }
-        PermFormat::Text => {
-            let mut out = String::from(
-                "A read-only audit identity needs exactly these (nothing that can write):\n",
-            );
-            for (api, kind) in APIS {
-                out.push_str(&format!("\n{} — {kind}:\n", api.as_str()));
-                for (perm, sections) in grouped(api) {
-                    let names: Vec<_> = sections.iter().map(|s| s.name).collect();
-                    out.push_str(&format!("  {perm}\n      for: {}\n", names.join(", ")));
-                }
-                out.push_str("  grant:\n");
-                for g in grants(api) {
-                    out.push_str(&format!("      {g}\n"));
-                }
-            }
-            out
-        }
-        PermFormat::Markdown => {
-            let mut out = String::new();
-            for (api, kind) in APIS {
-                out.push_str(&format!(
-                    "### {} — {kind}\n\n| Permission | Facts sections | Calls |\n|---|---|---|\n",
-                    api.as_str()
-                ));
-                for (perm, sections) in grouped(api) {
-                    let names: Vec<_> = sections.iter().map(|s| format!("`{}`", s.name)).collect();
-                    let calls: Vec<_> = sections
-                        .iter()
-                        .map(|s| format!("`{}` ({})", s.call.replace('|', "\\|"), s.api_version))
-                        .collect();
-                    out.push_str(&format!(
-                        "| {perm} | {} | {} |\n",
-                        names.join(", "),
-                        calls.join("<br>")
-                    ));
-                }
-                out.push_str("\nGrant: ");
-                out.push_str(&grants(api).join("; or "));
-                out.push_str("\n\n");
-            }
-            out
-        }
-    }
-}
-
 pub fn run(args: PermissionsArgs) -> Result<u8, InputError> {
     write_output(None, &render(args.format))?;
     Ok(super::exit::COMPLIANT)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_catalog_permission_is_printed() {
-        let text = render(PermFormat::Text);
-        for s in SECTIONS {
-            assert!(text.contains(s.permission), "{} missing", s.permission);
-            assert!(text.contains(s.name));
-        }
-        assert!(text.contains("SecurityIdentitiesSensors.Read.All"));
-        let v: serde_json::Value = serde_json::from_str(&render(PermFormat::Json)).unwrap();
-        assert_eq!(v.as_array().unwrap().len(), SECTIONS.len());
-    }
 }

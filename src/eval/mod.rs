@@ -401,7 +401,7 @@ fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
             .iter()
             .flat_map(|m| {
                 m.iter().map(|(k, v)| RemediationStep {
-                    kind: k.clone(),
+                    kind: *k,
                     text: render(v),
                 })
             })

@@ -1,27 +1,19 @@
 //! Baselines: "fail only on new failures". A previous JSON report is the baseline; a failure
-//! it already had (same control and scope) is `known` and does not count toward the exit code.
+//! it already had (same [`Fingerprint`]) is `known` and does not count toward the exit code.
 //!
 //! Also home of reading a JSON report back, which `diff` shares.
 
+use super::fingerprint::Fingerprint;
+use super::Report;
+use crate::facts::Target;
 use crate::input::codes::ReportCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
 use crate::input::load::{self, Codes, Input, Shape, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::model::{BaselineState, Finding, Status};
-use crate::report::Report;
 use std::collections::HashSet;
 use std::path::Path;
-
-/// Identity of a finding across runs: control ID and scope (lowercased; the workspace when the
-/// finding has none). Never a display name, a message or evidence, which change on their own.
-pub fn fingerprint(f: &Finding, report: &Report) -> String {
-    let scope = f
-        .scope
-        .as_deref()
-        .unwrap_or(report.target.workspace_id.as_str());
-    format!("{}|{}", f.control, scope.to_ascii_lowercase())
-}
 
 /// Whether a baseline finding was a failure: `fail`, or a waived `fail` (still a known problem).
 fn was_failing(f: &Finding) -> bool {
@@ -96,7 +88,7 @@ pub fn load_report(path: &Path) -> Result<Report, InputError> {
 /// The failures of a baseline report, by fingerprint.
 #[derive(Debug, Clone, Default)]
 pub struct Baseline {
-    failing: HashSet<String>,
+    failing: HashSet<Fingerprint>,
 }
 
 impl Baseline {
@@ -110,38 +102,38 @@ impl Baseline {
                 .results
                 .iter()
                 .filter(|f| was_failing(f))
-                .map(|f| fingerprint(f, report))
+                .map(|f| Fingerprint::of(f, &report.target))
                 .collect(),
         }
     }
 
-    /// Mark every `fail` of `report` `new` or `known`, then refresh the verdict (known failures
-    /// do not count toward it).
-    pub fn apply(&self, report: &mut Report) {
-        let states: Vec<Option<BaselineState>> = report
-            .results
-            .iter()
-            .map(|f| {
-                (f.status == Status::Fail).then(|| {
-                    if self.failing.contains(&fingerprint(f, report)) {
-                        BaselineState::Known
-                    } else {
-                        BaselineState::New
-                    }
-                })
-            })
-            .collect();
-        for (f, s) in report.results.iter_mut().zip(states) {
-            f.baseline = s;
+    /// Whether `f`, a failure of a run about `target`, is `known` to the baseline or `new`.
+    pub fn state(&self, f: &Finding, target: &Target) -> BaselineState {
+        if self.failing.contains(&Fingerprint::of(f, target)) {
+            BaselineState::Known
+        } else {
+            BaselineState::New
         }
-        report.refresh();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::{Gate, Verdict};
     use crate::report::sample::{self, finding, report};
+
+    /// Judge `findings` against `base`: the findings as marked, and the exit code.
+    fn judge(base: &Baseline, mut findings: Vec<Finding>) -> (Vec<Finding>, u8) {
+        let gate = Gate {
+            baseline: Some(base.clone()),
+            ..Gate::threshold(crate::model::Severity::Low)
+        };
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+        gate.judge(&mut findings, &report(vec![]).target, today);
+        let code = Verdict::of(&findings, gate.fail_on).exit_code();
+        (findings, code)
+    }
 
     #[test]
     fn known_failures_do_not_count_new_ones_do() {
@@ -151,41 +143,44 @@ mod tests {
         ]);
         let base = Baseline::from_report(&old);
 
-        let mut same = report(vec![
-            finding("XDR-A-01", Status::Fail),
-            finding("XDR-B-01", Status::Pass),
-        ]);
-        base.apply(&mut same);
-        assert_eq!(same.results[0].baseline, Some(BaselineState::Known));
-        assert_eq!(same.results[1].baseline, None);
-        assert_eq!(same.exit_code, 0);
+        let (same, code) = judge(
+            &base,
+            vec![
+                finding("XDR-A-01", Status::Fail),
+                finding("XDR-B-01", Status::Pass),
+            ],
+        );
+        assert_eq!(same[0].baseline, Some(BaselineState::Known));
+        assert_eq!(same[1].baseline, None);
+        assert_eq!(code, 0);
 
-        let mut worse = report(vec![
-            finding("XDR-A-01", Status::Fail),
-            finding("XDR-B-01", Status::Fail),
-        ]);
-        base.apply(&mut worse);
-        assert_eq!(worse.results[1].baseline, Some(BaselineState::New));
-        assert_eq!(worse.exit_code, 1);
+        let (worse, code) = judge(
+            &base,
+            vec![
+                finding("XDR-A-01", Status::Fail),
+                finding("XDR-B-01", Status::Fail),
+            ],
+        );
+        assert_eq!(worse[1].baseline, Some(BaselineState::New));
+        assert_eq!(code, 1);
     }
 
     #[test]
     fn scope_is_part_of_the_identity() {
         let old = report(vec![finding("XDR-A-01", Status::Fail)]);
         let base = Baseline::from_report(&old);
-        let mut other = report(vec![finding("XDR-A-01", Status::Fail)]);
-        other.results[0].scope = Some("/subscriptions/x/other".into());
-        base.apply(&mut other);
-        assert_eq!(other.results[0].baseline, Some(BaselineState::New));
-        assert_eq!(other.exit_code, 1);
+        let mut other = finding("XDR-A-01", Status::Fail);
+        other.scope = Some("/subscriptions/x/other".into());
+        let (other, code) = judge(&base, vec![other]);
+        assert_eq!(other[0].baseline, Some(BaselineState::New));
+        assert_eq!(code, 1);
     }
 
     #[test]
     fn a_waived_failure_in_the_baseline_is_known() {
         let base = Baseline::from_report(&sample::mixed());
-        let mut r = report(vec![finding("XDR-CON-05", Status::Fail)]);
-        base.apply(&mut r);
-        assert_eq!(r.results[0].baseline, Some(BaselineState::Known));
+        let (r, _) = judge(&base, vec![finding("XDR-CON-05", Status::Fail)]);
+        assert_eq!(r[0].baseline, Some(BaselineState::Known));
     }
 
     #[test]

@@ -1,29 +1,34 @@
 //! Drift between two JSON reports: what newly fails, what was resolved, what changed status,
-//! and whose evidence changed. Findings are matched by the baseline fingerprint (control +
-//! scope), never by display names.
+//! and whose evidence changed. Findings are matched by their [`Fingerprint`] (control +
+//! scope), never by display names. Rendering is `report::drift`'s.
 //!
 //! A *regression* (exit 1 from `diff`) is: a control that now fails and did not before (or is
 //! new and failing), a failing control with new offending items, or a passing control that can
 //! no longer be evaluated (pass → error: the guarantee is gone).
 
+use super::fingerprint::Fingerprint;
+use super::{Report, Verdict};
 use crate::model::{Evidence, Finding, Severity, Status};
-use crate::outcome::baseline::fingerprint;
-use crate::report::markdown::inline;
-use crate::report::Report;
 use serde::Serialize;
-use std::collections::HashMap;
-use std::fmt::Write;
+use std::collections::{HashMap, HashSet};
+use strum::{Display, IntoStaticStr};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+/// The kind of a change; serialised in snake_case, shown in words (`newly failing`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[derive(Display, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum ChangeKind {
     /// Fails now; did not fail (or did not exist) before.
+    #[strum(serialize = "newly failing")]
     NewlyFailing,
     /// Failed before; passes now.
     Resolved,
     /// Any other status change (e.g. fail → waived, pass → error, skipped → pass).
+    #[strum(serialize = "status changed")]
     StatusChanged,
     /// Same status, different evidence.
+    #[strum(serialize = "evidence changed")]
     EvidenceChanged,
     /// Only in the old report (e.g. control removed or profile changed), and did not fail.
     Removed,
@@ -31,19 +36,9 @@ pub enum ChangeKind {
     Added,
 }
 
-/// What every format says when nothing changed.
-const NO_DRIFT: &str = "No drift: every control has the same status and evidence.\n";
-
 impl ChangeKind {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeKind::NewlyFailing => "newly failing",
-            ChangeKind::Resolved => "resolved",
-            ChangeKind::StatusChanged => "status changed",
-            ChangeKind::EvidenceChanged => "evidence changed",
-            ChangeKind::Removed => "removed",
-            ChangeKind::Added => "added",
-        }
+        self.into()
     }
 }
 
@@ -73,8 +68,8 @@ pub struct Change {
 pub struct Drift {
     pub old_generated_at: chrono::DateTime<chrono::Utc>,
     pub new_generated_at: chrono::DateTime<chrono::Utc>,
-    pub old_verdict: &'static str,
-    pub new_verdict: &'static str,
+    pub old_verdict: Verdict,
+    pub new_verdict: Verdict,
     pub regressed: bool,
     pub changes: Vec<Change>,
 }
@@ -125,15 +120,15 @@ fn change(kind: ChangeKind, old: Option<&Finding>, new: Option<&Finding>) -> Cha
 
 /// Compare `old` with `new`.
 pub fn diff(old: &Report, new: &Report) -> Drift {
-    let old_by: HashMap<String, &Finding> = old
+    let old_by: HashMap<Fingerprint, &Finding> = old
         .results
         .iter()
-        .map(|f| (fingerprint(f, old), f))
+        .map(|f| (Fingerprint::of(f, &old.target), f))
         .collect();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let mut changes = Vec::new();
     for n in &new.results {
-        let key = fingerprint(n, new);
+        let key = Fingerprint::of(n, &new.target);
         seen.insert(key.clone());
         let o = old_by.get(&key).copied();
         let kind = match o {
@@ -155,7 +150,7 @@ pub fn diff(old: &Report, new: &Report) -> Drift {
         }
     }
     for o in &old.results {
-        if !seen.contains(&fingerprint(o, old)) {
+        if !seen.contains(&Fingerprint::of(o, &old.target)) {
             let kind = if o.status == Status::Fail {
                 ChangeKind::Resolved
             } else {
@@ -174,36 +169,11 @@ pub fn diff(old: &Report, new: &Report) -> Drift {
     Drift {
         old_generated_at: old.generated_at,
         new_generated_at: new.generated_at,
-        old_verdict: old.verdict.as_str(),
-        new_verdict: new.verdict.as_str(),
+        old_verdict: old.verdict,
+        new_verdict: new.verdict,
         regressed: changes.iter().any(|c| c.regression),
         changes,
     }
-}
-
-fn status_or_dash(s: Option<Status>) -> &'static str {
-    s.map_or("—", Status::as_str)
-}
-
-fn evidence_summary(c: &Change, plain: bool) -> String {
-    let fmt = |e: &Evidence| {
-        let name = if e.name.is_empty() { &e.id } else { &e.name };
-        if plain {
-            name.clone()
-        } else {
-            inline(name)
-        }
-    };
-    let mut parts = Vec::new();
-    if !c.evidence_added.is_empty() {
-        let items: Vec<String> = c.evidence_added.iter().map(fmt).collect();
-        parts.push(format!("+ {}", items.join(", ")));
-    }
-    if !c.evidence_removed.is_empty() {
-        let items: Vec<String> = c.evidence_removed.iter().map(fmt).collect();
-        parts.push(format!("− {}", items.join(", ")));
-    }
-    parts.join("; ")
 }
 
 impl Drift {
@@ -212,99 +182,9 @@ impl Drift {
         u8::from(self.regressed)
     }
 
-    pub fn render_json(&self) -> String {
-        let mut s = serde_json::to_string_pretty(self).expect("drift serialises");
-        s.push('\n');
-        s
-    }
-
-    /// "old time → new time: verdict old → new", the line every format opens with.
-    fn span(&self, between: &str) -> String {
-        format!(
-            "{} → {}{between}verdict {} → {}",
-            self.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
-            self.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
-            self.old_verdict,
-            self.new_verdict
-        )
-    }
-
-    pub fn render_table(&self) -> String {
-        let mut out = format!("{}\n", self.span(": "));
-        if self.changes.is_empty() {
-            out.push_str(NO_DRIFT);
-            return out;
-        }
-        let mut table = comfy_table::Table::new();
-        table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
-        table.force_no_tty();
-        table.set_width(120);
-        table.set_content_arrangement(comfy_table::ContentArrangement::Dynamic);
-        table.set_header(vec![
-            "Change",
-            "Control",
-            "Severity",
-            "Was → Now",
-            "Evidence",
-        ]);
-        for c in &self.changes {
-            let mark = if c.regression { " (regression)" } else { "" };
-            table.add_row(vec![
-                format!("{}{mark}", c.kind.as_str()),
-                format!("{}\n{}", c.control, c.title),
-                c.severity.to_string(),
-                format!(
-                    "{} → {}",
-                    status_or_dash(c.old_status),
-                    status_or_dash(c.new_status)
-                ),
-                evidence_summary(c, true),
-            ]);
-        }
-        let _ = writeln!(out, "{table}");
-        let regressions = self.changes.iter().filter(|c| c.regression).count();
-        let _ = writeln!(
-            out,
-            "{} change(s), {regressions} regression(s)",
-            self.changes.len()
-        );
-        out
-    }
-
-    pub fn render_markdown(&self) -> String {
-        let regressions = self.changes.iter().filter(|c| c.regression).count();
-        let icon = if self.regressed { "❌" } else { "✅" };
-        let mut out = format!(
-            "## {icon} xdrguard drift: {} change(s), {regressions} regression(s)\n\n{}\n\n",
-            self.changes.len(),
-            self.span(" · ")
-        );
-        if self.changes.is_empty() {
-            out.push_str(NO_DRIFT);
-            return out;
-        }
-        out.push_str(
-            "| Change | Control | Severity | Was → Now | Evidence |\n|---|---|---|---|---|\n",
-        );
-        for c in &self.changes {
-            let mark = if c.regression {
-                " **(regression)**"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "| {}{mark} | **{}** {} | {} | {} → {} | {} |",
-                c.kind.as_str(),
-                inline(&c.control),
-                inline(&c.title),
-                c.severity,
-                status_or_dash(c.old_status),
-                status_or_dash(c.new_status),
-                evidence_summary(c, false)
-            );
-        }
-        out
+    /// How many changes are regressions.
+    pub fn regressions(&self) -> usize {
+        self.changes.iter().filter(|c| c.regression).count()
     }
 }
 
@@ -371,7 +251,6 @@ mod tests {
         let d = diff(&r, &r);
         assert!(d.changes.is_empty());
         assert_eq!(d.exit_code(), 0);
-        assert!(d.render_table().contains("No drift"));
         let fixed = report(vec![finding("XDR-A-01", Status::Pass)]);
         assert_eq!(diff(&r, &fixed).exit_code(), 0);
         let waived = {
@@ -381,14 +260,5 @@ mod tests {
         };
         // An expired waiver turns waived back into fail: that is newly failing.
         assert_eq!(diff(&waived, &r).changes[0].kind, ChangeKind::NewlyFailing);
-    }
-
-    #[test]
-    fn markdown_escapes_titles() {
-        let old = report(vec![finding("XDR-A-01", Status::Pass)]);
-        let mut new = report(vec![finding("XDR-A-01", Status::Fail)]);
-        new.results[0].title = "<b>x</b> | y".into();
-        let md = diff(&old, &new).render_markdown();
-        assert!(md.contains("&lt;b&gt;x&lt;/b&gt; \\| y"), "{md}");
     }
 }

@@ -5,6 +5,7 @@
 //! finding keeps its original status and evidence beside the exception; an expired exception
 //! stops waiving and the report says so.
 
+use crate::facts::Target;
 use crate::input::codes::ExceptionsCode;
 use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
 use crate::input::load::{self, Codes, Input};
@@ -12,7 +13,6 @@ use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::model::{Finding, Status, Waiver};
 use crate::policy::Catalog;
-use crate::report::Report;
 use chrono::NaiveDate;
 use serde::Deserialize;
 use std::path::Path;
@@ -38,7 +38,7 @@ impl Exception {
             justification: self.justification.clone(),
             owner: self.owner.clone(),
             ticket: self.ticket.clone(),
-            expires: self.expires.format("%Y-%m-%d").to_string(),
+            expires: self.expires,
             scope: self.scope.clone(),
         }
     }
@@ -57,8 +57,8 @@ impl Exception {
         )
     }
 
-    /// Whether this exception covers `finding` of a report about `report`'s target.
-    fn matches(&self, finding: &Finding, report: &Report) -> bool {
+    /// Whether this exception covers `finding` of a run about `target`.
+    fn matches(&self, finding: &Finding, target: &Target) -> bool {
         if finding.control != self.control {
             return false;
         }
@@ -66,9 +66,9 @@ impl Exception {
             return true;
         };
         let same = |s: &str| s.eq_ignore_ascii_case(scope);
-        report.target.tenant_id.as_deref().is_some_and(same)
+        target.tenant_id.as_deref().is_some_and(same)
             || finding.scope.as_deref().is_some_and(same)
-            || same(&report.target.workspace_id)
+            || same(&target.workspace_id)
     }
 }
 
@@ -233,81 +233,77 @@ impl Exceptions {
         out
     }
 
-    /// Waive the `fail` and `error` findings each live exception covers, warn about expired,
-    /// soon-expiring and unmatched exceptions, and refresh the verdict.
-    ///
-    /// `today` is injected so tests can judge expiry against a fixed date.
-    pub fn apply(&self, report: &mut Report, today: NaiveDate) {
-        let mut warnings = Vec::new();
+    /// Which findings each live exception waives, in file order (an entry sees what earlier
+    /// entries waived), and the warnings about expired, soon-expiring and unmatched entries.
+    /// Decides only: [`crate::outcome::Gate`] applies the waivers.
+    pub fn decide(&self, findings: &[Finding], target: &Target, today: NaiveDate) -> Decision {
+        let mut status: Vec<Status> = findings.iter().map(|f| f.status).collect();
+        let mut decision = Decision {
+            waivers: vec![None; findings.len()],
+            warnings: Vec::new(),
+        };
         for (i, ex) in self.entries.iter().enumerate() {
             let label = ex.label(&self.file, i);
             if ex.expires < today {
-                warnings.push(format!(
+                decision.warnings.push(format!(
                     "{label} expired on {}; it no longer waives anything (owner: {})",
                     ex.expires, ex.owner
                 ));
                 continue;
             }
-            let mut matched = 0;
-            let mut passing = Vec::new();
-            for f in report.results.iter().filter(|f| ex.matches(f, report)) {
-                match f.status {
-                    Status::Fail | Status::Error => matched += 1,
-                    s => passing.push(s),
-                }
-            }
-            if matched == 0 {
+            let covered: Vec<usize> = (0..findings.len())
+                .filter(|&k| ex.matches(&findings[k], target))
+                .collect();
+            let targets: Vec<usize> = covered
+                .iter()
+                .copied()
+                .filter(|&k| matches!(status[k], Status::Fail | Status::Error))
+                .collect();
+            if targets.is_empty() {
+                let passing: Vec<&str> = covered.iter().map(|&k| status[k].as_str()).collect();
                 let what = if passing.is_empty() {
                     "no finding of this run".to_string()
                 } else {
                     format!(
                         "no fail or error finding ({} is {})",
                         ex.control,
-                        passing
-                            .iter()
-                            .map(|s| s.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        passing.join(", ")
                     )
                 };
-                warnings.push(format!(
+                decision.warnings.push(format!(
                     "{label} matches {what}; remove it if it is no longer needed"
                 ));
                 continue;
             }
-            let waiver = ex.waiver();
-            let targets: Vec<usize> = report
-                .results
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| {
-                    matches!(f.status, Status::Fail | Status::Error) && ex.matches(f, report)
-                })
-                .map(|(k, _)| k)
-                .collect();
             for k in targets {
-                let f = &mut report.results[k];
-                f.original_status = Some(f.status);
-                f.status = Status::Waived;
-                f.waiver = Some(waiver.clone());
+                status[k] = Status::Waived;
+                decision.waivers[k] = Some(ex.waiver());
             }
             let left = (ex.expires - today).num_days();
             if left < EXPIRY_NOTICE_DAYS {
-                warnings.push(format!(
+                decision.warnings.push(format!(
                     "{label} expires on {} ({left} day(s) left; owner: {})",
                     ex.expires, ex.owner
                 ));
             }
         }
-        report.warnings.extend(warnings);
-        report.refresh();
+        decision
     }
+}
+
+/// What the exceptions decide for one run's findings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// One slot per finding: the waiver that now covers it, if any.
+    pub waivers: Vec<Option<Waiver>>,
+    pub warnings: Vec<String>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::{finding, report};
+    use crate::outcome::{Gate, Verdict};
+    use crate::report::sample::{finding, report, TENANT, WORKSPACE};
 
     fn ex(control: &str, scope: Option<&str>, expires: &str) -> Exception {
         Exception {
@@ -316,7 +312,7 @@ mod tests {
             justification: "accepted until the E5 rollout".into(),
             owner: "secops@contoso.com".into(),
             ticket: Some("SEC-1".into()),
-            expires: NaiveDate::parse_from_str(expires, "%Y-%m-%d").unwrap(),
+            expires: day(expires),
         }
     }
 
@@ -324,82 +320,118 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
 
-    fn set(entries: Vec<Exception>) -> Exceptions {
-        Exceptions {
-            file: "exceptions.yaml".into(),
-            entries,
-        }
+    /// Judge `findings` with these exceptions as of `today`: findings, warnings, verdict.
+    fn judge(
+        entries: Vec<Exception>,
+        mut findings: Vec<Finding>,
+        today: &str,
+    ) -> (Vec<Finding>, Vec<String>, Verdict) {
+        let gate = Gate {
+            exceptions: Some(Exceptions {
+                file: "exceptions.yaml".into(),
+                entries,
+            }),
+            ..Gate::threshold(crate::model::Severity::Low)
+        };
+        let target = report(vec![]).target;
+        let warnings = gate.judge(&mut findings, &target, day(today));
+        let verdict = Verdict::of(&findings, gate.fail_on);
+        (findings, warnings, verdict)
     }
 
     #[test]
     fn live_exception_waives_and_keeps_original_status_and_evidence() {
-        let mut r = report(vec![finding("XDR-A-01", Status::Fail)]);
-        assert_eq!(r.exit_code, 1);
-        let evidence = r.results[0].evidence.clone();
-        set(vec![ex("XDR-A-01", None, "2026-12-31")]).apply(&mut r, day("2026-06-01"));
-        let f = &r.results[0];
+        let fail = finding("XDR-A-01", Status::Fail);
+        let evidence = fail.evidence.clone();
+        let (fs, warnings, verdict) = judge(
+            vec![ex("XDR-A-01", None, "2026-12-31")],
+            vec![fail],
+            "2026-06-01",
+        );
+        let f = &fs[0];
         assert_eq!(f.status, Status::Waived);
         assert_eq!(f.original_status, Some(Status::Fail));
         assert_eq!(f.evidence, evidence);
-        assert_eq!(f.waiver.as_ref().unwrap().expires, "2026-12-31");
-        assert_eq!(r.exit_code, 0);
-        assert_eq!(r.summary.waived, 1);
-        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(f.waiver.as_ref().unwrap().expires, day("2026-12-31"));
+        assert_eq!(verdict.exit_code(), 0);
+        assert!(warnings.is_empty(), "{warnings:?}");
     }
 
     #[test]
     fn expiry_is_inclusive_and_judged_against_the_injected_clock() {
-        let exs = set(vec![ex("XDR-A-01", None, "2026-03-31")]);
-        let mut on_the_day = report(vec![finding("XDR-A-01", Status::Fail)]);
-        exs.apply(&mut on_the_day, day("2026-03-31"));
-        assert_eq!(on_the_day.results[0].status, Status::Waived);
-        assert!(on_the_day.warnings[0].contains("expires on 2026-03-31 (0 day(s) left"));
+        let entries = || vec![ex("XDR-A-01", None, "2026-03-31")];
+        let fail = || vec![finding("XDR-A-01", Status::Fail)];
+        let (fs, warnings, _) = judge(entries(), fail(), "2026-03-31");
+        assert_eq!(fs[0].status, Status::Waived);
+        assert!(warnings[0].contains("expires on 2026-03-31 (0 day(s) left"));
 
-        let mut day_after = report(vec![finding("XDR-A-01", Status::Fail)]);
-        exs.apply(&mut day_after, day("2026-04-01"));
-        assert_eq!(day_after.results[0].status, Status::Fail);
-        assert!(day_after.results[0].waiver.is_none());
-        assert_eq!(day_after.exit_code, 1);
-        assert_eq!(day_after.warnings.len(), 1);
-        assert!(day_after.warnings[0].contains("expired on 2026-03-31"));
+        let (fs, warnings, verdict) = judge(entries(), fail(), "2026-04-01");
+        assert_eq!(fs[0].status, Status::Fail);
+        assert!(fs[0].waiver.is_none());
+        assert_eq!(verdict.exit_code(), 1);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("expired on 2026-03-31"));
     }
 
     #[test]
     fn unmatched_and_passing_exceptions_are_warned_about() {
-        let mut r = report(vec![finding("XDR-A-01", Status::Pass)]);
-        set(vec![
-            ex("XDR-A-01", None, "2027-01-01"),
-            ex("XDR-B-01", None, "2027-01-01"),
-        ])
-        .apply(&mut r, day("2026-01-01"));
-        assert_eq!(r.results[0].status, Status::Pass);
-        assert_eq!(r.warnings.len(), 2);
-        assert!(
-            r.warnings[0].contains("XDR-A-01 is pass"),
-            "{}",
-            r.warnings[0]
+        let (fs, warnings, _) = judge(
+            vec![
+                ex("XDR-A-01", None, "2027-01-01"),
+                ex("XDR-B-01", None, "2027-01-01"),
+            ],
+            vec![finding("XDR-A-01", Status::Pass)],
+            "2026-01-01",
         );
-        assert!(r.warnings[1].contains("#2 for XDR-B-01 matches no finding"));
+        assert_eq!(fs[0].status, Status::Pass);
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[0].contains("XDR-A-01 is pass"), "{}", warnings[0]);
+        assert!(warnings[1].contains("#2 for XDR-B-01 matches no finding"));
+    }
+
+    #[test]
+    fn a_later_entry_sees_what_an_earlier_one_waived() {
+        let (fs, warnings, _) = judge(
+            vec![
+                ex("XDR-A-01", None, "2027-01-01"),
+                ex("XDR-A-01", Some(TENANT), "2027-01-01"),
+            ],
+            vec![finding("XDR-A-01", Status::Fail)],
+            "2026-01-01",
+        );
+        assert_eq!(fs[0].waiver.as_ref().unwrap().scope, None);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("#2 for XDR-A-01 (scope"),
+            "{}",
+            warnings[0]
+        );
+        assert!(
+            warnings[0].contains("XDR-A-01 is waived"),
+            "{}",
+            warnings[0]
+        );
     }
 
     #[test]
     fn scope_matches_tenant_or_workspace_ids_case_insensitively() {
-        let ws = crate::report::sample::WORKSPACE;
-        let tenant = crate::report::sample::TENANT;
         for (scope, waived) in [
-            (tenant.to_uppercase(), true),
-            (ws.to_lowercase(), true),
+            (TENANT.to_uppercase(), true),
+            (WORKSPACE.to_lowercase(), true),
             ("00000000-0000-0000-0000-000000000000".to_string(), false),
         ] {
-            let mut r = report(vec![finding("XDR-A-01", Status::Error)]);
-            set(vec![ex("XDR-A-01", Some(&scope), "2027-01-01")]).apply(&mut r, day("2026-01-01"));
-            assert_eq!(r.results[0].status == Status::Waived, waived, "{scope}");
+            let (fs, warnings, verdict) = judge(
+                vec![ex("XDR-A-01", Some(&scope), "2027-01-01")],
+                vec![finding("XDR-A-01", Status::Error)],
+                "2026-01-01",
+            );
+            assert_eq!(fs[0].status == Status::Waived, waived, "{scope}");
             if waived {
-                assert_eq!(r.results[0].original_status, Some(Status::Error));
-                assert_eq!(r.exit_code, 0);
+                assert_eq!(fs[0].original_status, Some(Status::Error));
+                assert_eq!(verdict.exit_code(), 0);
             } else {
-                assert_eq!(r.exit_code, 2);
-                assert!(r.warnings[0].contains("matches no finding"));
+                assert_eq!(verdict.exit_code(), 2);
+                assert!(warnings[0].contains("matches no finding"));
             }
         }
     }

@@ -1,5 +1,235 @@
-//! What counts: exceptions, the baseline and its fingerprints, drift between two reports.
+//! What counts: the one room where findings become a verdict. The `--fail-on` threshold,
+//! exceptions (waivers), the baseline and its fingerprints, and drift between two reports are
+//! decided here; reporters only format the [`Report`] this builds.
 
 pub mod baseline;
 pub mod drift;
 pub mod exceptions;
+pub mod fingerprint;
+
+use crate::facts::{FactsDocument, Target, ToolInfo};
+use crate::model::{BaselineState, Finding, Profile, Severity, Status};
+use baseline::Baseline;
+use chrono::NaiveDate;
+use exceptions::Exceptions;
+use serde::{Deserialize, Serialize};
+use strum::{Display, IntoStaticStr};
+
+/// Outcome of a whole run, and the exit code it maps to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[derive(Display, IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
+pub enum Verdict {
+    /// Exit 0: no fail at or above the threshold, no error.
+    Compliant,
+    /// Exit 1: a fail at or above the threshold.
+    Violations,
+    /// Exit 2: no such fail, but some control could not be evaluated.
+    Incomplete,
+}
+
+impl Verdict {
+    /// Any counting failure → violations; else any error → incomplete; else compliant.
+    pub fn of(findings: &[Finding], fail_on: Severity) -> Verdict {
+        if findings.iter().any(|f| counts(f, fail_on)) {
+            Verdict::Violations
+        } else if findings.iter().any(|f| f.status == Status::Error) {
+            Verdict::Incomplete
+        } else {
+            Verdict::Compliant
+        }
+    }
+
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Compliant => 0,
+            Verdict::Violations => 1,
+            Verdict::Incomplete => 2,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
+/// Whether `f` fails the gate: a `fail` (a waived one is no longer `fail`) at or above the
+/// threshold that the baseline did not already know.
+fn counts(f: &Finding, fail_on: Severity) -> bool {
+    f.status == Status::Fail && f.severity >= fail_on && f.baseline != Some(BaselineState::Known)
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: usize,
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+    pub skipped: usize,
+    pub waived: usize,
+}
+
+impl Summary {
+    pub fn of(findings: &[Finding]) -> Self {
+        let mut s = Summary {
+            total: findings.len(),
+            ..Summary::default()
+        };
+        for f in findings {
+            let n = match f.status {
+                Status::Pass => &mut s.pass,
+                Status::Fail => &mut s.fail,
+                Status::Error => &mut s.error,
+                Status::Skipped => &mut s.skipped,
+                Status::Waived => &mut s.waived,
+            };
+            *n += 1;
+        }
+        s
+    }
+
+    pub fn count(&self, status: Status) -> usize {
+        match status {
+            Status::Pass => self.pass,
+            Status::Fail => self.fail,
+            Status::Error => self.error,
+            Status::Skipped => self.skipped,
+            Status::Waived => self.waived,
+        }
+    }
+}
+
+/// Everything a reporter may show; serialised as the JSON report (`schemas/report.schema.json`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub tool: ToolInfo,
+    pub generated_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facts_collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub profile: Profile,
+    pub fail_on: Severity,
+    pub target: Target,
+    pub verdict: Verdict,
+    pub exit_code: u8,
+    pub summary: Summary,
+    pub results: Vec<Finding>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// What decides whether a failure counts: the threshold, and the exceptions and baseline of
+/// the run (each loaded once, by the caller).
+#[derive(Debug, Clone)]
+pub struct Gate {
+    pub fail_on: Severity,
+    pub exceptions: Option<Exceptions>,
+    pub baseline: Option<Baseline>,
+}
+
+impl Gate {
+    /// Only a threshold: no exceptions, no baseline.
+    pub fn threshold(fail_on: Severity) -> Gate {
+        Gate {
+            fail_on,
+            exceptions: None,
+            baseline: None,
+        }
+    }
+
+    /// Waive what a live exception covers, then mark each remaining `fail` `new` or `known`;
+    /// returns the warnings about the exceptions. Exceptions go first: a waived failure is not
+    /// a failure the baseline needs to judge. `today` judges expiry (injected for tests).
+    pub fn judge(
+        &self,
+        findings: &mut [Finding],
+        target: &Target,
+        today: NaiveDate,
+    ) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if let Some(ex) = &self.exceptions {
+            let decided = ex.decide(findings, target, today);
+            for (f, waiver) in findings.iter_mut().zip(decided.waivers) {
+                if let Some(w) = waiver {
+                    f.original_status = Some(f.status);
+                    f.status = Status::Waived;
+                    f.waiver = Some(w);
+                }
+            }
+            warnings = decided.warnings;
+        }
+        if let Some(b) = &self.baseline {
+            for f in findings.iter_mut() {
+                f.baseline = (f.status == Status::Fail).then(|| b.state(f, target));
+            }
+        }
+        warnings
+    }
+}
+
+impl Report {
+    /// The report of a run: `gate` judges the findings once (expiry against the day of
+    /// `generated_at`), then the summary and verdict follow from them.
+    pub fn new(
+        mut findings: Vec<Finding>,
+        facts: &FactsDocument,
+        profile: Profile,
+        gate: &Gate,
+        generated_at: chrono::DateTime<chrono::Utc>,
+    ) -> Self {
+        let warnings = gate.judge(&mut findings, &facts.target, generated_at.date_naive());
+        let verdict = Verdict::of(&findings, gate.fail_on);
+        Report {
+            tool: ToolInfo::current(),
+            generated_at,
+            facts_collected_at: Some(facts.collected_at),
+            profile,
+            fail_on: gate.fail_on,
+            target: facts.target.clone(),
+            verdict,
+            exit_code: verdict.exit_code(),
+            summary: Summary::of(&findings),
+            results: findings,
+            warnings,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample::finding;
+
+    #[test]
+    fn threshold_known_failures_and_errors_decide_the_verdict() {
+        let mut low = finding("XDR-A-01", Status::Fail);
+        low.severity = Severity::Low;
+        assert_eq!(
+            Verdict::of(std::slice::from_ref(&low), Severity::Low),
+            Verdict::Violations
+        );
+        assert_eq!(
+            Verdict::of(std::slice::from_ref(&low), Severity::Medium),
+            Verdict::Compliant
+        );
+        let error = finding("XDR-B-01", Status::Error);
+        assert_eq!(
+            Verdict::of(&[low.clone(), error.clone()], Severity::High),
+            Verdict::Incomplete
+        );
+        low.baseline = Some(BaselineState::Known);
+        assert_eq!(Verdict::of(&[low], Severity::Low), Verdict::Compliant);
+        assert_eq!(Verdict::Incomplete.exit_code(), 2);
+    }
+
+    #[test]
+    fn summary_counts_each_status() {
+        let s = Summary::of(&[
+            finding("XDR-A-01", Status::Fail),
+            finding("XDR-A-02", Status::Fail),
+            finding("XDR-A-03", Status::Skipped),
+        ]);
+        assert_eq!((s.total, s.fail, s.skipped, s.pass), (3, 2, 1, 0));
+        assert_eq!(s.count(Status::Fail), 2);
+    }
+}

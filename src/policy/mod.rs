@@ -65,7 +65,7 @@ pub struct Messages {
 #[serde(deny_unknown_fields)]
 pub struct RemediationSpec {
     pub summary: String,
-    pub steps: Vec<IndexMap<String, String>>,
+    pub steps: Vec<IndexMap<crate::model::StepKind, String>>,
     pub docs: Vec<String>,
 }
 
@@ -79,7 +79,7 @@ impl RemediationSpec {
                 .iter()
                 .flat_map(|m| {
                     m.iter().map(|(k, v)| crate::model::RemediationStep {
-                        kind: k.clone(),
+                        kind: *k,
                         text: v.clone(),
                     })
                 })

@@ -4,8 +4,8 @@
 //! spreadsheet would read as a formula (starting with `= + - @`, tab or carriage return) is
 //! prefixed with `'` (OWASP's advice against CSV injection). Values are plain text, never HTML.
 
-use super::Report;
 use crate::model::Finding;
+use crate::outcome::Report;
 
 pub const HEADER: [&str; 19] = [
     "control",
@@ -52,12 +52,7 @@ fn row(f: &Finding) -> Vec<String> {
         f.stage.to_string(),
         f.status.to_string(),
         f.original_status.map(|s| s.to_string()).unwrap_or_default(),
-        f.baseline
-            .map(|b| match b {
-                crate::model::BaselineState::New => "new".to_string(),
-                crate::model::BaselineState::Known => "known".to_string(),
-            })
-            .unwrap_or_default(),
+        f.baseline.map(|b| b.to_string()).unwrap_or_default(),
         f.scope.clone().unwrap_or_default(),
         f.message.clone(),
         f.reason.clone().unwrap_or_default(),
@@ -66,7 +61,7 @@ fn row(f: &Finding) -> Vec<String> {
         f.remediation.summary.clone(),
         f.remediation.docs.join(" "),
         w.map(|w| w.owner.clone()).unwrap_or_default(),
-        w.map(|w| w.expires.clone()).unwrap_or_default(),
+        w.map(|w| w.expires.to_string()).unwrap_or_default(),
         w.and_then(|w| w.ticket.clone()).unwrap_or_default(),
         w.map(|w| w.justification.clone()).unwrap_or_default(),
         f.policy_file.clone().unwrap_or_default(),

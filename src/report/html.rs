@@ -6,10 +6,13 @@
 //! the script. A Content-Security-Policy allows only our own script and style (by hash) and
 //! no network at all, so even an escaping bug could not run injected script or load anything.
 
-use super::Report;
 use crate::model::{Finding, Severity, Stage, Status};
+use crate::outcome::Report;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use strum::VariantArray;
 
 const TEMPLATE: &str = include_str!("html/report.html");
 const CSS: &str = include_str!("html/report.css");
@@ -19,28 +22,12 @@ const SCRIPT: &str = include_str!("html/report.js");
 const BAR_WIDTH: f64 = 360.0;
 const LABEL_WIDTH: f64 = 110.0;
 
-/// Standard base64 of a CSP source hash (`'sha256-…'`) for an inline element's exact text.
+/// A CSP source hash (`'sha256-…'`, standard padded base64) for an inline element's exact text.
 pub fn csp_hash(text: &str) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let digest = Sha256::digest(text.as_bytes());
-    let mut out = String::from("'sha256-");
-    for chunk in digest.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out.push('\'');
-    out
+    format!(
+        "'sha256-{}'",
+        STANDARD.encode(Sha256::digest(text.as_bytes()))
+    )
 }
 
 /// The policy: nothing from the network, only our inline style and script.
@@ -109,8 +96,9 @@ fn chart<K: Copy>(
         .map(|(i, (k, label))| {
             let mine: Vec<&Finding> = findings.iter().filter(|f| eq(key(f), *k)).collect();
             let mut x = LABEL_WIDTH;
-            let segments = Status::ALL
-                .into_iter()
+            let segments = Status::VARIANTS
+                .iter()
+                .copied()
                 .filter_map(|s| {
                     let count = mine.iter().filter(|f| f.status == s).count();
                     (count > 0).then(|| {
@@ -165,7 +153,7 @@ struct Context<'a> {
     tool: &'a crate::facts::ToolInfo,
     verdict: &'static str,
     exit_code: u8,
-    profile: &'a str,
+    profile: &'static str,
     fail_on: &'static str,
     generated_at: String,
     facts_collected_at: Option<String>,
@@ -186,9 +174,14 @@ fn is_plain_https(url: &str) -> bool {
 }
 
 pub fn render(report: &Report) -> String {
-    let stages: Vec<(Stage, &'static str)> = Stage::ALL.iter().map(|s| (*s, s.as_str())).collect();
-    let severities: Vec<(Severity, &'static str)> =
-        Severity::ALL.iter().map(|s| (*s, s.as_str())).collect();
+    let stages: Vec<(Stage, &'static str)> =
+        Stage::VARIANTS.iter().map(|s| (*s, s.as_str())).collect();
+    // Most severe first.
+    let severities: Vec<(Severity, &'static str)> = Severity::VARIANTS
+        .iter()
+        .rev()
+        .map(|s| (*s, s.as_str()))
+        .collect();
     let ctx = Context {
         csp: content_security_policy(),
         css: CSS,
@@ -196,7 +189,7 @@ pub fn render(report: &Report) -> String {
         tool: &report.tool,
         verdict: report.verdict.as_str(),
         exit_code: report.exit_code,
-        profile: &report.profile,
+        profile: report.profile.as_str(),
         fail_on: report.fail_on.as_str(),
         generated_at: report.generated_at.format("%Y-%m-%d %H:%M UTC").to_string(),
         facts_collected_at: report
@@ -204,14 +197,15 @@ pub fn render(report: &Report) -> String {
             .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string()),
         target: &report.target,
         score: readiness_score(report),
-        counts: Status::ALL
-            .into_iter()
+        counts: Status::VARIANTS
+            .iter()
+            .copied()
             .map(|s| Count {
                 status: s.as_str(),
                 count: report.summary.count(s),
             })
             .collect(),
-        statuses: Status::ALL.into_iter().map(Status::as_str).collect(),
+        statuses: Status::VARIANTS.iter().map(|s| s.as_str()).collect(),
         warnings: &report.warnings,
         charts: vec![
             chart(

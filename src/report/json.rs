@@ -1,7 +1,7 @@
 //! The JSON report (`schemas/report.schema.json`): the machine-readable source for
 //! baselines, drift and dashboards.
 
-use super::Report;
+use crate::outcome::Report;
 
 pub fn render(report: &Report) -> String {
     let mut s = serde_json::to_string_pretty(report).expect("report serialises");
@@ -13,7 +13,7 @@ pub fn render(report: &Report) -> String {
 mod tests {
     use super::*;
     use crate::model::*;
-    use crate::report::*;
+    use crate::outcome::{Summary, Verdict};
 
     #[test]
     fn validates_against_schema() {
@@ -42,7 +42,7 @@ mod tests {
             tool: crate::facts::ToolInfo::current(),
             generated_at: chrono::Utc::now(),
             facts_collected_at: None,
-            profile: "full".into(),
+            profile: Profile::Full,
             fail_on: Severity::Low,
             target: crate::facts::Target {
                 workspace_id: "/x".into(),

@@ -3,9 +3,10 @@
 //! fail → `<failure>` (message and remediation), error → `<error>`, skipped and waived →
 //! `<skipped>` with the reason. quick-junit does the XML escaping.
 
-use super::Report;
 use crate::model::{BaselineState, Finding, Stage, Status};
+use crate::outcome::Report;
 use quick_junit::{NonSuccessKind, Report as JUnitReport, TestCase, TestCaseStatus, TestSuite};
+use strum::VariantArray;
 
 fn failure_text(f: &Finding) -> String {
     let mut s = String::new();
@@ -82,7 +83,7 @@ fn status_of(f: &Finding) -> TestCaseStatus {
 pub fn render(report: &Report) -> String {
     let mut junit = JUnitReport::new("xdrguard");
     junit.set_timestamp(report.generated_at);
-    for stage in Stage::ALL {
+    for &stage in Stage::VARIANTS {
         let findings: Vec<&Finding> = report.results.iter().filter(|f| f.stage == stage).collect();
         if findings.is_empty() {
             continue;

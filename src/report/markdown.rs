@@ -5,8 +5,8 @@
 //! context) or [`html`] (inside an HTML block, where Markdown is not parsed); code goes in a
 //! fence longer than any backtick run it contains.
 
-use super::Report;
 use crate::model::{BaselineState, Finding, Status};
+use crate::outcome::{Report, Verdict};
 use std::fmt::Write;
 
 /// Evidence items listed per control: a PR comment is capped at 65,536 characters.
@@ -78,9 +78,9 @@ pub fn link(url: &str) -> String {
 
 fn verdict_icon(report: &Report) -> &'static str {
     match report.verdict {
-        super::Verdict::Compliant => "✅",
-        super::Verdict::Violations => "❌",
-        super::Verdict::Incomplete => "⚠️",
+        Verdict::Compliant => "✅",
+        Verdict::Violations => "❌",
+        Verdict::Incomplete => "⚠️",
     }
 }
 
@@ -91,8 +91,8 @@ pub fn remediation(f: &Finding) -> String {
         let _ = writeln!(out, "{}\n", inline(&f.remediation.summary));
     }
     for (i, step) in f.remediation.steps.iter().enumerate() {
-        let kind = inline(&step.kind);
-        if matches!(step.kind.as_str(), "cli" | "powershell" | "api") {
+        let kind = step.kind;
+        if kind.is_code() {
             let _ = writeln!(out, "{}. **{kind}**:\n", i + 1);
             out.push_str(&fence(&step.text, "   "));
         } else {
@@ -134,8 +134,33 @@ fn evidence(out: &mut String, f: &Finding) {
     out.push('\n');
 }
 
+/// The whole report: heading, counts, then failures, errors, waivers and warnings, each a
+/// section only when it has something to say.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
+    heading(&mut out, report);
+    let of = |status: Status| -> Vec<&Finding> {
+        report
+            .results
+            .iter()
+            .filter(|f| f.status == status)
+            .collect()
+    };
+    failures(&mut out, &of(Status::Fail));
+    errors(&mut out, &of(Status::Error));
+    waived(&mut out, &of(Status::Waived));
+    if !report.warnings.is_empty() {
+        out.push_str("### Warnings\n\n");
+        for w in &report.warnings {
+            let _ = writeln!(out, "- {}", inline(w));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Verdict line, what was audited, and the count of each status.
+fn heading(out: &mut String, report: &Report) {
     let s = &report.summary;
     let _ = writeln!(
         out,
@@ -154,7 +179,7 @@ pub fn render(report: &Report) -> String {
         out,
         "Workspace <code>{}</code>{tenant} · profile **{}** · fail on **{}** · {}\n",
         inline(&report.target.workspace_id),
-        inline(&report.profile),
+        inline(report.profile.as_str()),
         report.fail_on,
         report.generated_at.format("%Y-%m-%d %H:%M UTC")
     );
@@ -165,97 +190,85 @@ pub fn render(report: &Report) -> String {
         "| {} | {} | {} | {} | {} | {} |\n",
         s.total, s.pass, s.fail, s.error, s.skipped, s.waived
     );
+}
 
-    let fails: Vec<&Finding> = report
-        .results
-        .iter()
-        .filter(|f| f.status == Status::Fail)
-        .collect();
-    if !fails.is_empty() {
-        out.push_str(
-            "### Failures\n\n| Control | Severity | Stage | Finding |\n|---|---|---|---|\n",
+/// A table of the failures, then evidence and remediation of each in a `<details>` block.
+fn failures(out: &mut String, fails: &[&Finding]) {
+    if fails.is_empty() {
+        return;
+    }
+    out.push_str("### Failures\n\n| Control | Severity | Stage | Finding |\n|---|---|---|---|\n");
+    for f in fails {
+        let known = if f.baseline == Some(BaselineState::Known) {
+            " *(known: in baseline)*"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "| **{}** {} | {} | {} | {}{known} |",
+            inline(&f.control),
+            inline(&f.title),
+            f.severity,
+            f.stage,
+            inline(&f.message)
         );
-        for f in &fails {
-            let known = if f.baseline == Some(BaselineState::Known) {
-                " *(known: in baseline)*"
-            } else {
-                ""
-            };
-            let _ = writeln!(
-                out,
-                "| **{}** {} | {} | {} | {}{known} |",
-                inline(&f.control),
-                inline(&f.title),
-                f.severity,
-                f.stage,
-                inline(&f.message)
-            );
-        }
-        out.push('\n');
-        for f in &fails {
-            let _ = writeln!(
-                out,
-                "<details><summary><b>{}</b> {} — how to fix</summary>\n",
-                html(&f.control),
-                html(&f.title)
-            );
-            evidence(&mut out, f);
-            out.push_str(&remediation(f));
-            out.push_str("\n</details>\n\n");
-        }
     }
+    out.push('\n');
+    for f in fails {
+        let _ = writeln!(
+            out,
+            "<details><summary><b>{}</b> {} — how to fix</summary>\n",
+            html(&f.control),
+            html(&f.title)
+        );
+        evidence(out, f);
+        out.push_str(&remediation(f));
+        out.push_str("\n</details>\n\n");
+    }
+}
 
-    let errors: Vec<&Finding> = report
-        .results
-        .iter()
-        .filter(|f| f.status == Status::Error)
-        .collect();
-    if !errors.is_empty() {
-        out.push_str("### Could not evaluate (error)\n\n| Control | Cause |\n|---|---|\n");
-        for f in errors {
-            let _ = writeln!(
-                out,
-                "| **{}** {} | {} |",
-                inline(&f.control),
-                inline(&f.title),
-                inline(f.reason.as_deref().unwrap_or(&f.message))
-            );
-        }
-        out.push_str("\nGrant the missing permission to the identity running xdrguard, then run it again.\n\n");
+/// The controls that could not be evaluated, with their cause.
+fn errors(out: &mut String, errors: &[&Finding]) {
+    if errors.is_empty() {
+        return;
     }
+    out.push_str("### Could not evaluate (error)\n\n| Control | Cause |\n|---|---|\n");
+    for f in errors {
+        let _ = writeln!(
+            out,
+            "| **{}** {} | {} |",
+            inline(&f.control),
+            inline(&f.title),
+            inline(f.reason.as_deref().unwrap_or(&f.message))
+        );
+    }
+    out.push_str(
+        "\nGrant the missing permission to the identity running xdrguard, then run it again.\n\n",
+    );
+}
 
-    let waived: Vec<&Finding> = report
-        .results
-        .iter()
-        .filter(|f| f.status == Status::Waived)
-        .collect();
-    if !waived.is_empty() {
-        out.push_str("### Waived\n\n| Control | Was | Owner | Expires | Ticket | Justification |\n|---|---|---|---|---|---|\n");
-        for f in waived {
-            let w = f.waiver.as_ref();
-            let _ = writeln!(
-                out,
-                "| **{}** {} | {} | {} | {} | {} | {} |",
-                inline(&f.control),
-                inline(&f.title),
-                f.original_status.map_or("", |s| s.as_str()),
-                inline(w.map_or("", |w| w.owner.as_str())),
-                inline(w.map_or("", |w| w.expires.as_str())),
-                inline(w.and_then(|w| w.ticket.as_deref()).unwrap_or("")),
-                inline(w.map_or("", |w| w.justification.as_str())),
-            );
-        }
-        out.push('\n');
+/// The waived findings with who accepted them, until when and why.
+fn waived(out: &mut String, waived: &[&Finding]) {
+    if waived.is_empty() {
+        return;
     }
-
-    if !report.warnings.is_empty() {
-        out.push_str("### Warnings\n\n");
-        for w in &report.warnings {
-            let _ = writeln!(out, "- {}", inline(w));
-        }
-        out.push('\n');
+    out.push_str("### Waived\n\n| Control | Was | Owner | Expires | Ticket | Justification |\n|---|---|---|---|---|---|\n");
+    for f in waived {
+        let w = f.waiver.as_ref();
+        let _ = writeln!(
+            out,
+            "| **{}** {} | {} | {} | {} | {} | {} |",
+            inline(&f.control),
+            inline(&f.title),
+            f.original_status.map_or("", |s| s.as_str()),
+            inline(w.map_or("", |w| w.owner.as_str())),
+            w.map(|w| w.expires.to_string()).unwrap_or_default(),
+            inline(w.and_then(|w| w.ticket.as_deref()).unwrap_or("")),
+            inline(w.map_or("", |w| w.justification.as_str())),
+        );
     }
-    out
+    out.push('\n');
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Reports built in code for reporter tests: one of every status, and a hostile one whose
 //! every text field carries markup, formula and delimiter payloads. Not part of the API.
 
-use super::{Report, Summary, Verdict};
 use crate::facts::Target;
 use crate::model::*;
+use crate::outcome::{Report, Summary, Verdict};
 
 pub const WORKSPACE: &str = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg-sec/providers/Microsoft.OperationalInsights/workspaces/law-sentinel";
 pub const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -52,11 +52,11 @@ pub fn finding(control: &str, status: Status) -> Finding {
             summary: format!("Fix {control}."),
             steps: vec![
                 RemediationStep {
-                    kind: "portal".into(),
+                    kind: StepKind::Portal,
                     text: "Microsoft Defender portal > Settings > Microsoft Sentinel".into(),
                 },
                 RemediationStep {
-                    kind: "cli".into(),
+                    kind: StepKind::Cli,
                     text: "az rest --method put --url https://management.azure.com/x".into(),
                 },
             ],
@@ -71,17 +71,19 @@ pub fn finding(control: &str, status: Status) -> Finding {
     }
 }
 
-/// A report over `findings`, generated at a fixed instant, verdict computed.
+/// A report over `findings`, generated at a fixed instant, summary and verdict computed.
 pub fn report(findings: Vec<Finding>) -> Report {
-    let mut r = Report {
+    let fail_on = Severity::Low;
+    let verdict = Verdict::of(&findings, fail_on);
+    Report {
         tool: crate::facts::ToolInfo {
             name: "xdrguard".into(),
             version: "0.0.0-test".into(),
         },
         generated_at: "2026-01-15T08:00:00Z".parse().expect("fixed instant"),
         facts_collected_at: Some("2026-01-15T07:59:00Z".parse().expect("fixed instant")),
-        profile: "full".into(),
-        fail_on: Severity::Low,
+        profile: Profile::Full,
+        fail_on,
         target: Target {
             workspace_id: WORKSPACE.into(),
             tenant_id: Some(TENANT.into()),
@@ -89,14 +91,12 @@ pub fn report(findings: Vec<Finding>) -> Report {
             operator: None,
             redacted: false,
         },
-        verdict: Verdict::Compliant,
-        exit_code: 0,
-        summary: Summary::default(),
+        verdict,
+        exit_code: verdict.exit_code(),
+        summary: Summary::of(&findings),
         results: findings,
         warnings: vec![],
-    };
-    r.refresh();
-    r
+    }
 }
 
 /// One finding of every status, over all stages and severities.
@@ -124,7 +124,7 @@ pub fn mixed() -> Report {
         justification: "accepted until the E5 rollout completes".into(),
         owner: "secops@contoso.com".into(),
         ticket: Some("SEC-1234".into()),
-        expires: "2026-06-30".into(),
+        expires: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("a real date"),
         scope: Some(TENANT.into()),
     });
     let mut r = report(vec![pass, fail, error, skipped, waived]);
@@ -154,7 +154,7 @@ pub fn hostile() -> Report {
         f.remediation = Remediation {
             summary: h(),
             steps: vec![RemediationStep {
-                kind: "note".into(),
+                kind: StepKind::Note,
                 text: h(),
             }],
             docs: vec![h()],

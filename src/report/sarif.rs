@@ -6,26 +6,21 @@
 //! are results with an accepted external suppression, so code scanning shows them as dismissed.
 //! The policy file is the artifact location: code scanning rejects results without one.
 
-use super::{markdown, Report};
+use super::markdown;
 use crate::model::{BaselineState, Finding, Severity, Status};
+use crate::outcome::fingerprint::Fingerprint;
+use crate::outcome::Report;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Value};
 use serde_sarif::sarif::{
     ArtifactLocation, Invocation, Location, Message, MultiformatMessageString, Notification,
     PhysicalLocation, PropertyBag, Region, ReportingConfiguration, ReportingDescriptor,
     Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool, ToolComponent,
 };
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// Key of our entry in `partialFingerprints`; bump the version if the inputs ever change.
 pub const FINGERPRINT_KEY: &str = "xdrguard/v1";
-
-/// `sha256(control + "|" + lowercased scope)`, hex: stable across runs and display names.
-pub fn fingerprint(f: &Finding, report: &Report) -> String {
-    let key = crate::outcome::baseline::fingerprint(f, report);
-    let digest = Sha256::digest(key.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 fn level_of(severity: Severity) -> ResultLevel {
     match severity {
@@ -39,17 +34,17 @@ fn level_json(level: ResultLevel) -> Value {
     json!(level.to_string())
 }
 
+/// What a URI path segment may hold as is: RFC 3986 unreserved characters and `/`.
+const PATH: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
 /// A relative path as a URI reference: `/` separators, everything else percent-encoded.
 pub fn uri_reference(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.replace('\\', "/").bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    utf8_percent_encode(&path.replace('\\', "/"), PATH).to_string()
 }
 
 fn help_text(f: &Finding) -> String {
@@ -156,7 +151,10 @@ fn result(f: &Finding, rule_index: usize, report: &Report) -> SarifResult {
         )
         .build();
     let mut fingerprints = BTreeMap::new();
-    fingerprints.insert(FINGERPRINT_KEY.to_string(), fingerprint(f, report));
+    fingerprints.insert(
+        FINGERPRINT_KEY.to_string(),
+        Fingerprint::of(f, &report.target).sha256_hex(),
+    );
     let mut props = BTreeMap::new();
     props.insert("status".to_string(), json!(f.status.as_str()));
     if let Some(o) = f.original_status {
@@ -315,25 +313,12 @@ mod tests {
     }
 
     #[test]
-    fn fingerprint_depends_on_control_and_scope_only() {
-        let r = sample::mixed();
-        let a = r.results[1].clone();
-        let mut b = a.clone();
-        b.message = "different text".into();
-        b.evidence.clear();
-        b.title = "renamed".into();
-        b.scope = b.scope.map(|s| s.to_uppercase());
-        assert_eq!(fingerprint(&a, &r), fingerprint(&b, &r));
-        b.scope = Some("/subscriptions/other".into());
-        assert_ne!(fingerprint(&a, &r), fingerprint(&b, &r));
-    }
-
-    #[test]
     fn uri_reference_encodes_what_uris_cannot_hold() {
         assert_eq!(
             uri_reference("my policies\\a b.yaml"),
             "my%20policies/a%20b.yaml"
         );
         assert_eq!(uri_reference("<x>"), "%3Cx%3E");
+        assert_eq!(uri_reference("règles/ü.yaml"), "r%C3%A8gles/%C3%BC.yaml");
     }
 }

@@ -1,8 +1,8 @@
 //! The terminal report: a table of every control, then numbered remediation for each
 //! `fail` and `error`. Colour only on a terminal and never with `NO_COLOR`.
 
-use super::Report;
 use crate::model::{Finding, Status};
+use crate::outcome::Report;
 use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
 
 /// How to render: colour and width are decided by the caller (terminal detection).
@@ -112,6 +112,12 @@ pub fn render(report: &Report, style: Style) -> String {
     for w in &report.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
+    remediation(&mut out, report);
+    out
+}
+
+/// Numbered remediation for each `fail`, and the cause of each `error`, below the table.
+fn remediation(out: &mut String, report: &Report) {
     let todo: Vec<&Finding> = report
         .results
         .iter()
@@ -152,5 +158,4 @@ pub fn render(report: &Report, style: Style) -> String {
             out.push_str(&format!("  Learn: {d}\n"));
         }
     }
-    out
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use xdrguard::facts::apis;
-use xdrguard::model::{Severity, Stage};
+use xdrguard::model::{Severity, Stage, StepKind};
 use xdrguard::policy::load_catalog;
 
 /// (ID, stage, default severity) from the control catalog; never renumber.
@@ -86,7 +86,7 @@ fn every_control_says_what_it_checks_and_how_to_fix_it() {
                 .steps
                 .iter()
                 .flat_map(|s| s.keys())
-                .any(|k| k == "portal"),
+                .any(|k| *k == StepKind::Portal),
             "{}: remediation names the portal path",
             p.id
         );
@@ -95,7 +95,7 @@ fn every_control_says_what_it_checks_and_how_to_fix_it() {
                 .steps
                 .iter()
                 .flat_map(|s| s.keys())
-                .any(|k| k == "cli" || k == "api"),
+                .any(|k| matches!(k, StepKind::Cli | StepKind::Api)),
             "{}: remediation names a command or API call",
             p.id
         );
