@@ -104,7 +104,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Print an input error as a miette diagnostic on stderr (no colour unless a terminal).
+/// Print an input error as miette diagnostics on stderr (no colour unless a terminal).
+///
+/// Each problem is rendered on its own: miette would render the related ones under the
+/// first, each after a bare `Error:` line that reads as a problem of its own.
 pub fn print_error(e: InputError) {
     use std::io::IsTerminal;
     let color = std::io::stderr().is_terminal()
@@ -116,8 +119,15 @@ pub fn print_error(e: InputError) {
     })
     .with_width(100);
     let mut out = String::new();
-    if handler.render_report(&mut out, &e).is_err() {
-        out = e.to_string();
+    for (i, d) in e.into_each().into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut one = String::new();
+        if handler.render_report(&mut one, &d).is_err() {
+            one = format!("{d}\n");
+        }
+        out += &one;
     }
     eprint!("{out}");
 }
