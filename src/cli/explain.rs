@@ -25,24 +25,35 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let wanted = args.id.to_ascii_uppercase();
     let Some(c) = catalog.get(&wanted) else {
-        let mut ids: Vec<&str> = catalog
-            .controls
-            .iter()
-            .map(|c| c.policy.id.as_str())
-            .collect();
-        ids.sort();
-        return Err(InputError::plain(
-            UsageCode::UnknownControl,
-            format!("unknown control ID `{}`", args.id),
-        )
-        .help(format!("known IDs: {}", ids.join(", "))));
+        let ids = catalog.controls.iter().map(|c| c.policy.id.as_str());
+        return Err(unknown_control(&args.id, ids));
     };
     let eff = config.effective(c);
+    let config_name = args.config.as_ref().map(|p| p.display().to_string());
     let text = render(&Explained {
         control: c,
         severity: eff.severity,
+        enabled: eff.enabled,
+        config: config_name.as_deref(),
         params: &eff.params,
     });
     write_output(None, &text)?;
     Ok(0)
+}
+
+/// The error for an ID the catalog lacks: the closest known IDs first ("did you mean"),
+/// then every known ID.
+fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> InputError {
+    let mut ids: Vec<&str> = known.collect();
+    ids.sort();
+    let close = super::closest(given, ids.iter().copied());
+    let help = match close {
+        Some(id) => format!("did you mean {id}? Known IDs: {}", ids.join(", ")),
+        None => format!("known IDs: {}", ids.join(", ")),
+    };
+    InputError::plain(
+        UsageCode::UnknownControl,
+        format!("unknown control ID `{given}`"),
+    )
+    .help(help)
 }
