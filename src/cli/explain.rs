@@ -46,7 +46,7 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
 fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> InputError {
     let mut ids: Vec<&str> = known.collect();
     ids.sort();
-    let close = super::closest(given, ids.iter().copied());
+    let close = crate::input::diagnostic::closest(given, ids.iter().copied());
     let help = match close {
         Some(id) => format!("did you mean {id}? Known IDs: {}", ids.join(", ")),
         None => format!("known IDs: {}", ids.join(", ")),

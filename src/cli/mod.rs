@@ -132,25 +132,6 @@ pub fn print_error(e: InputError) {
     eprint!("{out}");
 }
 
-/// The candidate closest to a mistyped `given` (case-insensitive, a few edits away), for
-/// "did you mean" hints: `XDR-CON-3` → `XDR-CON-03`, `data_conectors` → `data_connectors`.
-pub(crate) fn closest<'a>(
-    given: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let given = given.to_ascii_lowercase();
-    candidates
-        .map(|c| {
-            (
-                strsim::damerau_levenshtein(&given, &c.to_ascii_lowercase()),
-                c,
-            )
-        })
-        .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 5))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
 fn run(cli: Cli) -> Result<u8, InputError> {
     match cli.command {
         Command::Check(a) => check::run(a),

@@ -184,6 +184,22 @@ impl SourceCode for Excerpt {
     }
 }
 
+/// The candidate closest to a mistyped `given` (case-insensitive, a few edits away), for
+/// "did you mean" hints: `XDR-CON-3` → `XDR-CON-03`, `data_conectors` → `data_connectors`.
+pub fn closest<'a>(given: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let given = given.to_ascii_lowercase();
+    candidates
+        .map(|c| {
+            (
+                strsim::damerau_levenshtein(&given, &c.to_ascii_lowercase()),
+                c,
+            )
+        })
+        .filter(|(d, c)| *d > 0 && *d <= 2.max(c.len() / 5))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
 /// `i` clamped to the text and moved back to the start of the character it falls in.
 fn floor_char_boundary(s: &str, i: usize) -> usize {
     let mut i = i.min(s.len());

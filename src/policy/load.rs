@@ -280,7 +280,6 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (i, r) in policy.reads.iter().enumerate() {
         if apis::section(r).is_none() {
-            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name).collect();
             errors.push(
                 doc.error_at(
                     PolicyCode::UnknownSection,
@@ -288,7 +287,7 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                     format!("`{r}` is not a facts section"),
                 )
                 .label("unknown section")
-                .help(format!("known sections: {}", known.join(", "))),
+                .help(section_hint(r)),
             );
         }
     }
@@ -300,7 +299,9 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
-            if !policy.reads.iter().any(|r| r == &name) {
+            if apis::section(&name).is_none() {
+                errors.push(unknown_fact(doc, pointer, &name));
+            } else if !policy.reads.iter().any(|r| r == &name) {
                 errors.push(
                     doc.error_at(
                         PolicyCode::UndeclaredRead,
@@ -312,6 +313,27 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                 );
             }
         }
+    }
+}
+
+/// An expression reads `facts.{name}`, which is no section: a typo, named with the closest
+/// section, rather than advice to add it to `reads`.
+fn unknown_fact(doc: &Document, pointer: &str, name: &str) -> InputError {
+    doc.error_at(
+        PolicyCode::UnknownSection,
+        pointer,
+        format!("expression reads `facts.{name}`, which is not a facts section"),
+    )
+    .label("unknown section")
+    .help(section_hint(name))
+}
+
+/// "did you mean" the closest section to a mistyped one, or the list of sections.
+fn section_hint(name: &str) -> String {
+    let known = apis::SECTIONS.iter().map(|s| s.name);
+    match crate::input::diagnostic::closest(name, known.clone()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("known sections: {}", known.collect::<Vec<_>>().join(", ")),
     }
 }
 

@@ -11,5 +11,7 @@ mod drift;
 mod eval;
 mod exceptions;
 mod fake_microsoft;
+mod first_hour_input;
 mod no_panic;
+mod readme;
 mod report;
