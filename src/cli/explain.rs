@@ -1,7 +1,6 @@
 //! `xdrguard explain ID`: what a control checks, why, with which params, and how to fix it.
 
 use super::check::write_output;
-use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::{load_catalog, ValidConfig};
 use crate::report::explain::{render, Explained};
@@ -26,7 +25,7 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     let wanted = args.id.to_ascii_uppercase();
     let Some(c) = catalog.get(&wanted) else {
         let ids = catalog.controls.iter().map(|c| c.policy.id.as_str());
-        return Err(unknown_control(&args.id, ids));
+        return Err(super::unknown_control(&args.id, ids));
     };
     let eff = config.effective(c);
     let config_name = args.config.as_ref().map(|p| p.display().to_string());
@@ -39,21 +38,4 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     });
     write_output(None, &text)?;
     Ok(0)
-}
-
-/// The error for an ID the catalog lacks: the closest known IDs first ("did you mean"),
-/// then every known ID.
-fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> InputError {
-    let mut ids: Vec<&str> = known.collect();
-    ids.sort();
-    let close = crate::input::diagnostic::closest(given, ids.iter().copied());
-    let help = match close {
-        Some(id) => format!("did you mean {id}? Known IDs: {}", ids.join(", ")),
-        None => format!("known IDs: {}", ids.join(", ")),
-    };
-    InputError::plain(
-        UsageCode::UnknownControl,
-        format!("unknown control ID `{given}`"),
-    )
-    .help(help)
 }

@@ -13,6 +13,7 @@ mod test;
 pub use check::EvalArgs;
 pub use collect::{collect_facts, SourceArgs, Stats};
 
+use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -130,6 +131,23 @@ pub fn print_error(e: InputError) {
         out += &one;
     }
     eprint!("{out}");
+}
+
+/// The error for an ID the catalog lacks: the closest known IDs first ("did you mean"),
+/// then every known ID.
+pub(crate) fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> InputError {
+    let mut ids: Vec<&str> = known.collect();
+    ids.sort();
+    let close = crate::input::diagnostic::closest(given, ids.iter().copied());
+    let help = match close {
+        Some(id) => format!("did you mean {id}? Known IDs: {}", ids.join(", ")),
+        None => format!("known IDs: {}", ids.join(", ")),
+    };
+    InputError::plain(
+        UsageCode::UnknownControl,
+        format!("unknown control ID `{given}`"),
+    )
+    .help(help)
 }
 
 fn run(cli: Cli) -> Result<u8, InputError> {
