@@ -132,8 +132,10 @@ fn evaluate_one(
     blocked: Option<&Blocked>,
 ) -> Finding {
     let f = blank_finding(run, control, eff);
-    if let Some(reason) = gate(run.profile, control, eff, blocked) {
-        return skipped(f, reason);
+    if let Some((reason, root)) = gate(run.profile, control, eff, blocked) {
+        let mut f = skipped(f, reason);
+        f.blocked_by = root;
+        return f;
     }
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
@@ -180,33 +182,35 @@ fn blank_finding(run: &Run, control: &Control, eff: &Effective) -> Finding {
         policy_file: Some(control.file.clone()),
         waiver: None,
         baseline: None,
+        blocked_by: None,
     }
 }
 
 /// Why the control does not run at all, if it does not: disabled, outside the profile, or
-/// blocked by a failed dependency.
+/// blocked by a failed dependency (then also the failed root, for `Finding::blocked_by`).
 fn gate(
     profile: Profile,
     control: &Control,
     eff: &Effective,
     blocked: Option<&Blocked>,
-) -> Option<String> {
+) -> Option<(String, Option<String>)> {
     let stage = control.policy.stage;
     if !eff.enabled {
-        return Some("disabled in configuration".into());
+        return Some(("disabled in configuration".into(), None));
     }
     if !profile.includes(stage) {
-        return Some(format!(
-            "outside profile {} (stage {stage})",
-            profile.as_str()
+        return Some((
+            format!("outside profile {} (stage {stage})", profile.as_str()),
+            None,
         ));
     }
     blocked.map(|(root, dep)| {
-        if root == dep {
+        let reason = if root == dep {
             format!("blocked by {dep} (fail)")
         } else {
             format!("blocked by {root} (fail, via {dep})")
-        }
+        };
+        (reason, Some(root.clone()))
     })
 }
 
