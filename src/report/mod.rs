@@ -37,17 +37,11 @@ pub enum Format {
     Csv,
 }
 
-/// Render `report` as `format`; `to_terminal` decides table colour and width.
-pub fn render(report: &Report, format: Format, to_terminal: bool) -> String {
+/// Render `report` as `format`; `to_stdout` (not a file) lets the table follow the terminal
+/// and `COLUMNS`.
+pub fn render(report: &Report, format: Format, to_stdout: bool) -> String {
     match format {
-        Format::Table => {
-            let mut style = table::Style::detect();
-            if !to_terminal {
-                style.color = false;
-                style.width = Some(120);
-            }
-            table::render(report, style)
-        }
+        Format::Table => table::render(report, table::Style::detect(to_stdout)),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),
