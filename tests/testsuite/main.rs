@@ -11,5 +11,6 @@ mod drift;
 mod eval;
 mod exceptions;
 mod fake_microsoft;
+mod first_hour;
 mod no_panic;
 mod report;
