@@ -1,9 +1,12 @@
-//! The fake behaves as Microsoft documents (each behaviour cited where it is implemented in
+//! Declared in main.rs (not in `fake_microsoft/mod.rs`, which the latency bench also
+//! compiles). The fake behaves as Microsoft documents (each behaviour cited where it is implemented in
 //! `mod.rs`): these tests drive it over real HTTP, without xdrguard, so a scenario that
 //! relies on a behaviour cannot silently lose it.
 
-use super::scenarios::{paths, workspace_id, Tenant, GROUP, OPERATOR, SECURITY_ADMIN};
-use super::{Fake, TOKEN};
+use crate::fake_microsoft::scenarios::{
+    paths, workspace_id, Tenant, GROUP, OPERATOR, SECURITY_ADMIN,
+};
+use crate::fake_microsoft::{Fake, TOKEN};
 use serde_json::{json, Value};
 
 async fn get(fake: &Fake, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {

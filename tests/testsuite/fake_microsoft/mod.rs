@@ -12,9 +12,6 @@
 
 pub mod scenarios;
 
-#[cfg(test)]
-mod behaviour;
-
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
