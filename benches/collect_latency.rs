@@ -166,31 +166,31 @@ async fn main() {
         LATENCY.as_millis()
     );
     let ready = Tenant::ready();
-    let mut concurrent = Vec::new();
-    for _ in 0..RUNS {
-        concurrent.push(once(&ready, "16").await);
+    let runs: [(&str, &Tenant, &str); 3] = [
+        (
+            "concurrent (default --concurrency 16, Graph $batch)",
+            &ready,
+            "16",
+        ),
+        (
+            "one request at a time (--concurrency 1, still batched)",
+            &ready,
+            "1",
+        ),
+        (
+            "role held through a group, advanced queries enforced (--concurrency 16)",
+            &Tenant::group_held_role(),
+            "16",
+        ),
+    ];
+    for (i, (title, tenant, concurrency)) in runs.into_iter().enumerate() {
+        let mut samples = Vec::new();
+        for _ in 0..RUNS {
+            samples.push(once(tenant, concurrency).await);
+        }
+        if i > 0 {
+            println!();
+        }
+        report(title, &samples);
     }
-    report(
-        "concurrent (default --concurrency 16, Graph $batch)",
-        &concurrent,
-    );
-    let mut serial = Vec::new();
-    for _ in 0..RUNS {
-        serial.push(once(&ready, "1").await);
-    }
-    println!();
-    report(
-        "one request at a time (--concurrency 1, still batched)",
-        &serial,
-    );
-    let group_held = Tenant::group_held_role();
-    let mut real = Vec::new();
-    for _ in 0..RUNS {
-        real.push(once(&group_held, "16").await);
-    }
-    println!();
-    report(
-        "role held through a group, advanced queries enforced (--concurrency 16)",
-        &real,
-    );
 }

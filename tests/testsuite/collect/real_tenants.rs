@@ -5,73 +5,42 @@
 //! NOT REGISTERED in `collect/mod.rs` yet: these fail until the collector changes of
 //! `/work/briefs/plan-8-src.md` land. Register with `mod real_tenants;` in the same change.
 
-use crate::common::{statuses, CONTROLS};
+use super::cli::{assert_clean, assert_statuses, xdrguard, Run};
+use crate::common::statuses;
 use crate::fake_microsoft;
 
 use assert_cmd::Command;
 use fake_microsoft::scenarios::{self, Tenant, GROUP};
-use fake_microsoft::{Fake, TOKEN};
+use fake_microsoft::Fake;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-/// The binary pointed at the fake (or at `base`), with no Azure credential variable leaking in.
-fn xdrguard(base: &str, token: bool) -> Command {
-    let mut c = Command::cargo_bin("xdrguard").unwrap();
-    c.env("XDRGUARD_GRAPH_URL", base)
-        .env("XDRGUARD_ARM_URL", base)
-        .env("XDRGUARD_LOG_ANALYTICS_URL", base)
-        .env("NO_COLOR", "1");
-    if token {
-        c.env("XDRGUARD_ACCESS_TOKEN", TOKEN);
-    } else {
-        c.env_remove("XDRGUARD_ACCESS_TOKEN");
-    }
-    for v in [
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "IDENTITY_ENDPOINT",
-        "MSI_ENDPOINT",
-        "RUST_LOG",
-    ] {
+/// `cli::xdrguard`, without the test token (no credential at all).
+fn signed_out(fake: &Fake) -> Command {
+    let mut c = xdrguard(fake);
+    for v in ["XDRGUARD_ACCESS_TOKEN", "IDENTITY_ENDPOINT", "MSI_ENDPOINT"] {
         c.env_remove(v);
     }
     c
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-async fn run(c: Command, args: Vec<String>) -> Run {
+/// Run off the async runtime; also how long it took.
+async fn run(c: Command, args: &[&str]) -> (Run, Duration) {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        let mut c = c;
         let t = Instant::now();
-        let out = c.args(&args).output().unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            took: t.elapsed(),
-        }
+        let r = super::cli::run(c, &args.iter().map(String::as_str).collect::<Vec<_>>());
+        (r, t.elapsed())
     })
     .await
     .unwrap()
 }
 
-fn args(items: &[&str]) -> Vec<String> {
-    items.iter().map(|s| s.to_string()).collect()
-}
-
 /// `audit --format json` over `tenant` with `workspace` and `extra` → (report, run, fake).
 async fn audit_with(tenant: &Tenant, workspace: &str, extra: &[&str]) -> (Value, Run, Fake) {
     let fake = Fake::start(tenant).await;
-    let mut a = args(&[
+    let mut a = vec![
         "audit",
         "--workspace",
         workspace,
@@ -79,9 +48,9 @@ async fn audit_with(tenant: &Tenant, workspace: &str, extra: &[&str]) -> (Value,
         "json",
         "--max-retry-wait",
         "10",
-    ]);
-    a.extend(args(extra));
-    let r = run(xdrguard(&fake.uri(), true), a).await;
+    ];
+    a.extend_from_slice(extra);
+    let (r, _) = run(xdrguard(&fake), &a).await;
     let report: Value = serde_json::from_str(&r.stdout)
         .unwrap_or_else(|e| panic!("{e}\nstdout: {}\nstderr: {}", r.stdout, r.stderr));
     (report, r, fake)
@@ -90,28 +59,6 @@ async fn audit_with(tenant: &Tenant, workspace: &str, extra: &[&str]) -> (Value,
 async fn audit(tenant: &Tenant, extra: &[&str]) -> (BTreeMap<String, String>, Value, Run, Fake) {
     let (report, r, fake) = audit_with(tenant, &scenarios::workspace_id(), extra).await;
     (statuses(&report), report, r, fake)
-}
-
-/// Every control has exactly the expected status (`pass` unless listed).
-fn assert_statuses(actual: &BTreeMap<String, String>, exceptions: &[(&str, &str)]) {
-    let mut expected: BTreeMap<String, String> = CONTROLS
-        .iter()
-        .map(|c| (c.to_string(), "pass".to_string()))
-        .collect();
-    for (c, s) in exceptions {
-        expected.insert(c.to_string(), s.to_string());
-    }
-    assert_eq!(actual, &expected);
-}
-
-fn assert_clean(fake: &Fake) {
-    assert_eq!(fake.writes(), Vec::<String>::new(), "read-only");
-    assert!(
-        fake.duplicates().is_empty(),
-        "duplicates: {:?}",
-        fake.duplicates()
-    );
-    assert_eq!(fake.misses(), Vec::<String>::new());
 }
 
 fn result<'a>(report: &'a Value, control: &str) -> &'a Value {
@@ -238,25 +185,14 @@ async fn mdi_permission_403_stays_an_error_with_the_permission() {
 
 #[tokio::test]
 async fn grace_period_license_passes_with_a_note_and_the_facts_keep_warning_units() {
-    let fake = Fake::start(&Tenant::grace_period()).await;
     let dir = tempfile::tempdir().unwrap();
     let facts = dir.path().join("facts.json");
-    let ws = scenarios::workspace_id();
-    let r = run(
-        xdrguard(&fake.uri(), true),
-        args(&[
-            "audit",
-            "--workspace",
-            &ws,
-            "--format",
-            "json",
-            "--save-facts",
-            facts.to_str().unwrap(),
-        ]),
+    let (s, report, _, fake) = audit(
+        &Tenant::grace_period(),
+        &["--save-facts", facts.to_str().unwrap()],
     )
     .await;
-    let report: Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_statuses(&statuses(&report), &[]);
+    assert_statuses(&s, &[]);
     assert!(result(&report, "XDR-LIC-01")
         .to_string()
         .contains("grace period"));
@@ -332,9 +268,9 @@ async fn non_guid_subscription_is_rejected_before_any_request() {
     let fake = Fake::start(&Tenant::ready()).await;
     let ws = "/subscriptions/not-a-guid/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/w";
     for cmd in ["audit", "collect"] {
-        let r = run(
-            xdrguard(&fake.uri(), true),
-            args(&[cmd, "--workspace", ws, "-o", "/dev/null"]),
+        let (r, _) = run(
+            xdrguard(&fake),
+            &[cmd, "--workspace", ws, "-o", "/dev/null"],
         )
         .await;
         assert_eq!(r.code, 3, "{cmd}: {}", r.stderr);
@@ -350,9 +286,9 @@ async fn no_credential_is_one_message_exit_3_before_any_request() {
     let fake = Fake::start(&Tenant::ready()).await;
     let ws = scenarios::workspace_id();
     for auth in ["client-secret", "cli"] {
-        let mut c = xdrguard(&fake.uri(), false);
+        let mut c = signed_out(&fake);
         c.env("PATH", ""); // no `az`
-        let r = run(c, args(&["audit", "--workspace", &ws, "--auth", auth])).await;
+        let (r, _) = run(c, &["audit", "--workspace", &ws, "--auth", auth]).await;
         assert_eq!(r.code, 3, "--auth {auth}: {}", r.stderr);
         assert!(r.stdout.is_empty(), "no report rows: {}", r.stdout);
         assert!(!r.stderr.contains("Graph permission"), "{}", r.stderr);
@@ -371,9 +307,9 @@ async fn collect_exits_2_when_a_section_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("facts.json");
     let ws = scenarios::workspace_id();
-    let r = run(
-        xdrguard(&fake.uri(), true),
-        args(&[
+    let (r, _) = run(
+        xdrguard(&fake),
+        &[
             "collect",
             "--workspace",
             &ws,
@@ -381,7 +317,7 @@ async fn collect_exits_2_when_a_section_is_an_error() {
             out.to_str().unwrap(),
             "--max-retry-wait",
             "10",
-        ]),
+        ],
     )
     .await;
     assert_eq!(r.code, 2, "{}", r.stderr);
@@ -399,13 +335,14 @@ async fn connection_refused_is_one_cause_reported_once_quickly() {
         .unwrap()
         .port();
     let base = format!("http://127.0.0.1:{port}");
+    let fake = Fake::start(&Tenant::ready()).await;
+    let mut c = xdrguard(&fake);
+    for api in ["GRAPH", "ARM", "LOG_ANALYTICS"] {
+        c.env(format!("XDRGUARD_{api}_URL"), &base);
+    }
     let ws = scenarios::workspace_id();
-    let r = run(
-        xdrguard(&base, true),
-        args(&["audit", "--workspace", &ws, "--format", "json"]),
-    )
-    .await;
-    assert!(r.took < Duration::from_secs(2), "took {:?}", r.took);
+    let (r, took) = run(c, &["audit", "--workspace", &ws, "--format", "json"]).await;
+    assert!(took < Duration::from_secs(2), "took {took:?}");
     assert_eq!(r.code, 2);
     assert_eq!(
         r.stderr.matches("127.0.0.1").count(),
