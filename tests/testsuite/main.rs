@@ -11,5 +11,7 @@ mod drift;
 mod eval;
 mod exceptions;
 mod fake_microsoft;
+#[path = "fake_microsoft/behaviour.rs"]
+mod fake_microsoft_behaviour;
 mod no_panic;
 mod report;
