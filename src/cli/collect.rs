@@ -8,7 +8,7 @@ use crate::collect::http::{Http, RetryPolicy};
 use crate::collect::progress::Progress;
 use crate::collect::{self, Options};
 use crate::facts::apis::Api;
-use crate::facts::{FactsDocument, Section, WorkspaceRef};
+use crate::facts::{FactsDocument, Section, SectionName, WorkspaceRef};
 use crate::input::diagnostic::InputError;
 use crate::policy::config::Config;
 use crate::policy::{load_catalog, Catalog};
@@ -111,7 +111,7 @@ pub fn ingestion_plan(catalog: &Catalog, config: &Config) -> IngestionPlan {
     let lookback = catalog
         .controls
         .iter()
-        .filter(|c| c.policy.reads.iter().any(|r| r == "ingestion"))
+        .filter(|c| c.policy.reads.contains(&SectionName::Ingestion))
         .flat_map(|c| {
             let eff = crate::eval::effective(catalog, config, c);
             c.policy

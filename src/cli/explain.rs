@@ -70,21 +70,15 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
         "\nFacts read (the control is `error` if one cannot be read)"
     );
     for r in &p.reads {
-        match apis::section(r) {
-            Some(s) => {
-                let _ = writeln!(
-                    o,
-                    "  {r}: {} {} (api-version {}); needs {}",
-                    s.api.as_str(),
-                    s.call,
-                    s.api_version,
-                    s.permission
-                );
-            }
-            None => {
-                let _ = writeln!(o, "  {r}");
-            }
-        }
+        let s = apis::section(*r);
+        let _ = writeln!(
+            o,
+            "  {r}: {} {} (api-version {}); needs {}",
+            s.api.as_str(),
+            s.call,
+            s.api_version,
+            s.permission
+        );
     }
     if !p.params.is_empty() {
         let _ = writeln!(

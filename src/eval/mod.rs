@@ -1,6 +1,6 @@
 //! The evaluator: policies + facts → findings. It knows nothing of HTTP.
 
-use crate::facts::{apis, FactsDocument, Section};
+use crate::facts::{apis, FactsDocument, Section, SectionName};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
 use crate::policy::config::Config;
 use crate::policy::load::Control;
@@ -134,7 +134,7 @@ pub fn evaluate(
 
 fn target_json(facts: &FactsDocument) -> Value {
     let ws = facts.workspace().unwrap_or_default();
-    let operator = facts.data("operator");
+    let operator = facts.data(SectionName::Operator);
     let op = |k: &str| operator.and_then(|o| o.get(k)).and_then(Value::as_str);
     json!({
         "workspace_id": facts.target.workspace_id,
@@ -223,16 +223,13 @@ fn evaluate_one(
             Some(Section::Data(_)) => {}
             Some(Section::Error(e)) => unreadable.push(e.describe(name)),
             None => {
-                let hint = apis::section(name)
-                    .map(|s| {
-                        format!(
-                            " (collected by {} {}; needs {})",
-                            s.api.as_str(),
-                            s.call,
-                            s.permission
-                        )
-                    })
-                    .unwrap_or_default();
+                let s = apis::section(*name);
+                let hint = format!(
+                    " (collected by {} {}; needs {})",
+                    s.api.as_str(),
+                    s.call,
+                    s.permission
+                );
                 unreadable.push(format!(
                     "section `{name}` is missing from the facts document{hint}"
                 ));
@@ -259,9 +256,12 @@ fn evaluate_one(
         .reads
         .iter()
         .filter_map(|r| {
-            sections
-                .get(r.as_str())
-                .map(|v| (::cel::objects::Key::String(Arc::new(r.clone())), v.clone()))
+            sections.get(r.as_str()).map(|v| {
+                (
+                    ::cel::objects::Key::String(Arc::new(r.to_string())),
+                    v.clone(),
+                )
+            })
         })
         .collect();
     scope.add_variable_from_value(

@@ -2,11 +2,13 @@
 //! problem reported as a diagnostic at the offending node.
 
 use super::Policy;
-use crate::facts::apis;
+use crate::facts::{apis, SectionName};
 use crate::input::diagnostic::{InputError, SourceFile, Span};
 use crate::input::schema;
 use crate::input::yaml::{self, Document};
 use crate::policy::cel;
+use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -171,7 +173,9 @@ pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
             })
             .collect());
     }
-    let policy: Policy = serde_path_to_error::deserialize(&doc.value).map_err(|e| {
+    let mut errors = Vec::new();
+    let value = known_reads(&doc, &mut errors);
+    let policy: Policy = serde_path_to_error::deserialize(&*value).map_err(|e| {
         let pointer = path_to_pointer(e.path());
         vec![doc.error_at(
             "xdrguard::policy::shape",
@@ -181,7 +185,6 @@ pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
             "",
         )]
     })?;
-    let mut errors = Vec::new();
     check_params(&doc, &policy, &mut errors);
     check_reads(&doc, &policy, &mut errors);
     check_templates(&doc, &policy, &mut errors);
@@ -259,19 +262,51 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 
 /// Every `facts.X` an expression reads must be a known section listed in `reads`,
 /// so a section that could not be collected makes the control `error`, never `pass`.
-fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
-    for (i, r) in policy.reads.iter().enumerate() {
-        if apis::section(r).is_none() {
-            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name).collect();
+/// `reads` become section names when the policy is deserialised; an unknown name is reported
+/// here and left out, so the rest of the policy still loads and reports its own problems.
+fn known_reads<'a>(doc: &'a Document, errors: &mut Vec<InputError>) -> Cow<'a, Value> {
+    let unknown: Vec<usize> = listed_reads(doc)
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.parse::<SectionName>().is_err())
+        .map(|(i, _)| i)
+        .collect();
+    if unknown.is_empty() {
+        return Cow::Borrowed(&doc.value);
+    }
+    let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name.as_str()).collect();
+    let mut value = doc.value.clone();
+    if let Some(Value::Array(reads)) = value.get_mut("reads") {
+        for &i in &unknown {
             errors.push(doc.error_at(
                 "xdrguard::policy::unknown_section",
                 &format!("/reads/{i}"),
-                format!("`{r}` is not a facts section"),
+                format!(
+                    "`{}` is not a facts section",
+                    reads[i].as_str().unwrap_or_default()
+                ),
                 "unknown section",
                 format!("known sections: {}", known.join(", ")),
             ));
         }
+        for &i in unknown.iter().rev() {
+            reads.remove(i);
+        }
     }
+    Cow::Owned(value)
+}
+
+/// The names `reads` lists, as written (strings, by the schema).
+fn listed_reads(doc: &Document) -> Vec<&str> {
+    doc.value
+        .get("reads")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
+    let listed = listed_reads(doc);
     let exprs = [
         ("/violations", Some(policy.violations.as_str())),
         ("/applies_when", policy.applies_when.as_deref()),
@@ -280,7 +315,7 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
-            if !policy.reads.iter().any(|r| r == &name) {
+            if !listed.contains(&name.as_str()) {
                 errors.push(doc.error_at(
                     "xdrguard::policy::undeclared_read",
                     pointer,

@@ -10,6 +10,7 @@ pub mod test_cases;
 pub use load::{builtin_sources, load_catalog, load_policy_file, Catalog};
 pub use params::{parse_duration, ParamSpec, ParamType};
 
+use crate::facts::SectionName;
 use crate::model::{Remediation, Severity, Stage};
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -27,7 +28,7 @@ pub struct Policy {
     /// Why it matters.
     pub rationale: String,
     /// Facts sections the expressions read; if one could not be collected the control is `error`.
-    pub reads: Vec<String>,
+    pub reads: Vec<SectionName>,
     #[serde(default)]
     pub depends_on: Vec<String>,
     #[serde(default)]
