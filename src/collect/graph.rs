@@ -377,6 +377,7 @@ mod tests {
     fn encodes_odata() {
         assert_eq!(encode("principalId eq 'a-b'"), "principalId%20eq%20'a-b'");
         assert_eq!(encode("x+y#EXT#@c.com"), "x%2By%23EXT%23@c.com");
+        assert_eq!(encode("Zoë/ü x"), "Zo%C3%AB/%C3%BC%20x");
     }
 
     #[test]

@@ -144,46 +144,49 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Vec<Ingestion>, CallError> {
         .get("rows")
         .and_then(Value::as_array)
         .ok_or_else(|| CallError::malformed("query result has no rows"))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let cells = row
-            .as_array()
-            .ok_or_else(|| CallError::malformed("a row is not a list"))?;
-        let name = cells
-            .get(ti)
-            .and_then(Value::as_str)
-            .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
-        let last = match cells.get(li) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.is_empty() => None,
-            Some(Value::String(s)) => {
-                let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
-                    CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
-                })?;
-                Some(
-                    t.with_timezone(&chrono::Utc)
-                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                )
-            }
-            Some(other) => {
-                return Err(CallError::malformed(format!(
-                    "LastReceived {other} is not a date-time"
-                )))
-            }
-        };
-        let count = match cells.get(ri) {
-            None | Some(Value::Null) => 0,
-            Some(v) => {
-                int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
-            }
-        };
-        out.push(Ingestion {
-            table: name.to_string(),
-            last_received: last,
-            rows: count,
-        });
-    }
-    Ok(out)
+    rows.iter()
+        .map(|row| ingestion_row(row, ti, li, ri))
+        .collect()
+}
+
+/// One row: table name, last record (normalised to UTC) and row count, by column index.
+fn ingestion_row(row: &Value, ti: usize, li: usize, ri: usize) -> Result<Ingestion, CallError> {
+    let cells = row
+        .as_array()
+        .ok_or_else(|| CallError::malformed("a row is not a list"))?;
+    let name = cells
+        .get(ti)
+        .and_then(Value::as_str)
+        .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
+    let last = match cells.get(li) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+                CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
+            })?;
+            Some(
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )
+        }
+        Some(other) => {
+            return Err(CallError::malformed(format!(
+                "LastReceived {other} is not a date-time"
+            )))
+        }
+    };
+    let rows = match cells.get(ri) {
+        None | Some(Value::Null) => 0,
+        Some(v) => {
+            int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
+        }
+    };
+    Ok(Ingestion {
+        table: name.to_string(),
+        last_received: last,
+        rows,
+    })
 }
 
 #[cfg(test)]

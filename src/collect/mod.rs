@@ -163,14 +163,6 @@ async fn graph_sections(
             OperatorSource::Lookup,
         ),
     };
-    let member_paths = |id: &str| {
-        let id = graph::encode(id);
-        [
-            format!("/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"),
-            format!("/roleManagement/directory/roleAssignments?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
-            format!("/roleManagement/directory/roleEligibilitySchedules?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
-        ]
-    };
     let mut first = vec![
         GraphGet::list("/organization"),
         GraphGet::list("/subscribedSkus"),
@@ -190,7 +182,6 @@ async fn graph_sections(
     if let Some(id) = &known_id {
         first.extend(member_paths(id).into_iter().map(GraphGet::list));
     }
-    let call = |p: &str| format!("GET /v1.0{p} (in $batch)");
     let mut r = graph::batch(http, &first).await.into_iter();
     let mut next = || {
         r.next()
@@ -203,40 +194,23 @@ async fn graph_sections(
             SectionName::Tenant,
             tenant,
             SectionData::Tenant,
-            call(&first[0].path),
+            batched_call(&first[0].path),
         ),
         got(
             SectionName::Licenses,
             next().and_then(|v| graph::licenses(&v)),
             SectionData::Licenses,
-            call(&first[1].path),
+            batched_call(&first[1].path),
         ),
     ];
     let operator = next()
         .and_then(|v| graph::operator(&v, op_source))
         .map_err(|e| explain_operator_error(e, opts));
-    let sensors = match next() {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(MdiSensors {
-            provisioned: false,
-            sensors: Vec::new(),
-        }),
-        other => other.and_then(|v| graph::mdi_sensors(&v)),
-    };
-    let issues = match next() {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(Vec::new()),
-        other => other.and_then(|v| graph::mdi_health_issues(&v)),
-    };
-    out.push(got(
-        SectionName::MdiSensors,
+    let (sensors, issues) = (next(), next());
+    out.extend(mdi_sections(
         sensors,
-        SectionData::MdiSensors,
-        call(&first[3].path),
-    ));
-    out.push(got(
-        SectionName::MdiHealthIssues,
         issues,
-        SectionData::MdiHealthIssues,
-        call(&first[4].path),
+        [&first[3].path, &first[4].path],
     ));
 
     let op_id: Result<String, CallError> = operator
@@ -248,7 +222,7 @@ async fn graph_sections(
         SectionName::Operator,
         operator,
         SectionData::Operator,
-        call(&op_path),
+        batched_call(&op_path),
     ));
 
     let members: Vec<Res> = match (&known_id, &op_id) {
@@ -259,33 +233,90 @@ async fn graph_sections(
         }
         (None, Err(e)) => (0..3).map(|_| Err(operator_unknown(e))).collect(),
     };
-    let [groups, assignments, eligibilities] =
-        member_paths(op_id.as_deref().unwrap_or("{operator id}"));
+    out.extend(membership_sections(
+        members,
+        op_id.as_deref().unwrap_or("{operator id}"),
+    ));
+    out
+}
+
+/// The call named in a section error for a GET that went in a `$batch`.
+fn batched_call(path: &str) -> String {
+    format!("GET /v1.0{path} (in $batch)")
+}
+
+/// The operator's groups, active role assignments and eligibilities, by operator id.
+fn member_paths(id: &str) -> [String; 3] {
+    let id = graph::encode(id);
+    let principal = graph::encode(&format!("principalId eq '{id}'"));
+    [
+        format!(
+            "/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"
+        ),
+        format!("/roleManagement/directory/roleAssignments?$filter={principal}"),
+        format!("/roleManagement/directory/roleEligibilitySchedules?$filter={principal}"),
+    ]
+}
+
+/// Defender for Identity: an answer that says it was never set up is data (not provisioned,
+/// nothing open), not an error.
+fn mdi_sections(sensors: Res, issues: Res, paths: [&str; 2]) -> [Got; 2] {
+    let sensors = match sensors {
+        Err(e) if graph::mdi_not_provisioned(&e) => Ok(MdiSensors {
+            provisioned: false,
+            sensors: Vec::new(),
+        }),
+        other => other.and_then(|v| graph::mdi_sensors(&v)),
+    };
+    let issues = match issues {
+        Err(e) if graph::mdi_not_provisioned(&e) => Ok(Vec::new()),
+        other => other.and_then(|v| graph::mdi_health_issues(&v)),
+    };
+    [
+        got(
+            SectionName::MdiSensors,
+            sensors,
+            SectionData::MdiSensors,
+            batched_call(paths[0]),
+        ),
+        got(
+            SectionName::MdiHealthIssues,
+            issues,
+            SectionData::MdiHealthIssues,
+            batched_call(paths[1]),
+        ),
+    ]
+}
+
+/// The three membership sections from their answers, in [`member_paths`] order.
+fn membership_sections(members: Vec<Res>, operator_id: &str) -> [Got; 3] {
+    let [groups, assignments, eligibilities] = member_paths(operator_id);
     let mut members = members.into_iter();
     let mut member = || {
         members
             .next()
             .unwrap_or_else(|| Err(CallError::malformed("no answer")))
     };
-    out.push(got(
-        SectionName::OperatorGroups,
-        member().and_then(|v| graph::groups(&v)),
-        SectionData::OperatorGroups,
-        call(&groups),
-    ));
-    out.push(got(
-        SectionName::DirectoryRoleAssignments,
-        member().and_then(|v| graph::role_assignments(&v)),
-        SectionData::DirectoryRoleAssignments,
-        call(&assignments),
-    ));
-    out.push(got(
-        SectionName::DirectoryRoleEligibilities,
-        member().and_then(|v| graph::role_assignments(&v)),
-        SectionData::DirectoryRoleEligibilities,
-        call(&eligibilities),
-    ));
-    out
+    [
+        got(
+            SectionName::OperatorGroups,
+            member().and_then(|v| graph::groups(&v)),
+            SectionData::OperatorGroups,
+            batched_call(&groups),
+        ),
+        got(
+            SectionName::DirectoryRoleAssignments,
+            member().and_then(|v| graph::role_assignments(&v)),
+            SectionData::DirectoryRoleAssignments,
+            batched_call(&assignments),
+        ),
+        got(
+            SectionName::DirectoryRoleEligibilities,
+            member().and_then(|v| graph::role_assignments(&v)),
+            SectionData::DirectoryRoleEligibilities,
+            batched_call(&eligibilities),
+        ),
+    ]
 }
 
 /// A service principal cannot be `/me`: say what to do instead.

@@ -411,3 +411,70 @@ fn require(schema: &mut Schema, field: &str) {
     required.push(field.into());
     required.sort_by_key(|r| order.iter().position(|o| r == o));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{FactsDocument, Section};
+    use crate::input::diagnostic::SourceFile;
+
+    /// `written` holds everything `read` does, unchanged; it may add keys (`null`, `[]`) that
+    /// a hand-written document leaves out.
+    fn holds(written: &Value, read: &Value) -> bool {
+        match (written, read) {
+            (Value::Object(w), Value::Object(r)) => r
+                .iter()
+                .all(|(k, v)| w.get(k).is_some_and(|wv| holds(wv, v))),
+            (Value::Array(w), Value::Array(r)) => {
+                w.len() == r.len() && w.iter().zip(r).all(|(a, b)| holds(a, b))
+            }
+            _ => written == read,
+        }
+    }
+
+    /// Every shipped example document: each section's data reads as its type and writes back
+    /// with nothing lost or changed, so the types describe what the examples (and the
+    /// policies run over them) rely on.
+    #[test]
+    fn example_documents_round_trip_through_the_types() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/snapshots");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("examples/snapshots") {
+            let path = entry.expect("dir entry").path();
+            let doc = FactsDocument::parse(SourceFile::read(&path).expect("readable"))
+                .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+            for (name, section) in &doc.sections {
+                let Section::Data(v) = section else { continue };
+                let data = SectionData::from_value(*name, v.clone())
+                    .unwrap_or_else(|e| panic!("{}: {name}: {e}", path.display()));
+                assert_eq!(data.name(), *name);
+                assert!(
+                    holds(&serde_json::to_value(&data).unwrap(), v),
+                    "{}: {name} does not write back as read",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen > 50, "only {seen} sections checked");
+    }
+
+    #[test]
+    fn names_read_and_order_as_written() {
+        use strum::VariantArray;
+        for name in SectionName::VARIANTS {
+            assert_eq!(name.as_str().parse::<SectionName>().unwrap(), *name);
+            assert_eq!(
+                serde_json::to_value(name).unwrap(),
+                Value::String(name.to_string())
+            );
+        }
+        assert!("operators".parse::<SectionName>().is_err());
+        let mut sorted = SectionName::VARIANTS.to_vec();
+        sorted.sort();
+        let names: Vec<&str> = sorted.iter().map(|n| n.as_str()).collect();
+        let mut alphabetical = names.clone();
+        alphabetical.sort_unstable();
+        assert_eq!(names, alphabetical);
+    }
+}

@@ -509,6 +509,27 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
 mod tests {
     use super::*;
 
+    /// An unknown name in `reads` gets its own diagnostic, and the rest of the policy is
+    /// still checked (here: the CEL that reads it, and a section it does not declare).
+    #[test]
+    fn unknown_reads_are_reported_with_the_rest() {
+        let text = "id: ACME-T-01\ntitle: t\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [alert_rules, alert_rulez]\nviolations: |\n  facts.alert_rulez.map(r, r) + facts.tables\nmessages:\n  pass: ok\n  fail: bad\nremediation:\n  summary: s\n  steps:\n    - note: n\n  docs: [https://learn.microsoft.com/]\n";
+        let errors = load_policy_file(SourceFile::new("p.yaml", text)).unwrap_err();
+        let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "xdrguard::policy::unknown_section",
+                "xdrguard::policy::undeclared_read"
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0]
+            .message
+            .contains("`alert_rulez` is not a facts section"));
+        assert!(errors[1].message.contains("`facts.tables`"));
+    }
+
     #[test]
     fn finds_fact_references() {
         assert_eq!(

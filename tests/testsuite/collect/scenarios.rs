@@ -64,14 +64,14 @@ fn any_item(facts: &FactsDocument, section: SectionName, pred: impl Fn(&Value) -
     data(facts, section).as_array().unwrap().iter().any(pred)
 }
 
-fn data<'a>(f: &'a FactsDocument, name: SectionName) -> &'a Value {
+fn data(f: &FactsDocument, name: SectionName) -> &Value {
     match f.sections.get(&name) {
         Some(Section::Data(v)) => v,
         other => panic!("section {name} is not data: {other:?}"),
     }
 }
 
-fn error<'a>(f: &'a FactsDocument, name: SectionName) -> &'a SectionError {
+fn error(f: &FactsDocument, name: SectionName) -> &SectionError {
     match f.sections.get(&name) {
         Some(Section::Error(e)) => e,
         other => panic!("section {name} is not an error: {other:?}"),
