@@ -536,22 +536,17 @@ async fn forbidden_calls_become_errors_naming_the_permission() {
 async fn malformed_bodies_become_errors_not_panics() {
     let (facts, fake, _) = run(&Tenant::malformed(), None).await;
     assert_valid(&facts);
-    assert_eq!(
-        error(&facts, SectionName::Workspace).code,
-        "MalformedResponse"
-    );
+    for s in [
+        SectionName::Workspace,
+        SectionName::Tables,
+        SectionName::MdiSensors,
+        SectionName::Settings,
+    ] {
+        assert_eq!(error(&facts, s).code, "MalformedResponse", "{s}");
+    }
     assert_eq!(
         error(&facts, SectionName::Ingestion).code,
         "DependencyFailed"
-    );
-    assert_eq!(error(&facts, SectionName::Tables).code, "MalformedResponse");
-    assert_eq!(
-        error(&facts, SectionName::MdiSensors).code,
-        "MalformedResponse"
-    );
-    assert_eq!(
-        error(&facts, SectionName::Settings).code,
-        "MalformedResponse"
     );
     assert!(matches!(
         facts.sections[&SectionName::DataConnectors],
