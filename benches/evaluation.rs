@@ -5,8 +5,8 @@ use std::time::Instant;
 use xdrguard::eval::{evaluate, Profile};
 use xdrguard::facts::FactsDocument;
 use xdrguard::input::diagnostic::SourceFile;
-use xdrguard::policy::config::Config;
 use xdrguard::policy::Catalog;
+use xdrguard::policy::ValidConfig;
 
 const POLICIES: usize = 1_000;
 const RULES: usize = 2_000;
@@ -81,7 +81,12 @@ fn main() {
     let parse = t.elapsed();
 
     let t = Instant::now();
-    let findings = evaluate(&catalog, &Config::default(), &facts, Profile::Full);
+    let findings = evaluate(
+        &catalog,
+        &ValidConfig::defaults(&catalog),
+        &facts,
+        Profile::Full,
+    );
     let eval = t.elapsed();
     let failing = findings
         .iter()

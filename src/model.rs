@@ -134,6 +134,32 @@ impl fmt::Display for Stage {
     }
 }
 
+/// Which stages run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// The prerequisite stage: what stops us from connecting today?
+    PreOnboarding,
+    /// All stages.
+    #[default]
+    Full,
+}
+
+impl Profile {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::PreOnboarding => "pre-onboarding",
+            Profile::Full => "full",
+        }
+    }
+    pub fn includes(self, stage: Stage) -> bool {
+        match self {
+            Profile::PreOnboarding => stage == Stage::Prerequisite,
+            Profile::Full => true,
+        }
+    }
+}
+
 /// One offending (or, for notes, noteworthy) item, named by ID so users can act on it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Evidence {

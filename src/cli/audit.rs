@@ -2,8 +2,9 @@
 //! `EvalArgs`) so both commands evaluate and report the same way.
 
 use super::check::{evaluate_and_report, load_policies_and_config, EvalArgs};
-use super::collect::{collect_facts, ingestion_plan, SourceArgs};
+use super::collect::{collect_facts, SourceArgs};
 use crate::input::diagnostic::InputError;
+use crate::policy::IngestionPlan;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -23,7 +24,7 @@ pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     args.eval.quiet = args.source.quiet;
     // Bad policies or config fail before any request is made.
     let (catalog, config) = load_policies_and_config(&args.eval)?;
-    let plan = ingestion_plan(&catalog, &config);
+    let plan = IngestionPlan::new(&catalog, &config);
     let (facts, stats) = collect_facts(&args.source, plan)?;
     if let Some(p) = &args.save_facts {
         let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";

@@ -2,12 +2,12 @@
 
 use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
+use crate::input::codes::InputCode;
 use crate::input::diagnostic::InputError;
 use crate::model::Severity;
 use crate::outcome::baseline::Baseline;
 use crate::outcome::exceptions::Exceptions;
-use crate::policy::config::Config;
-use crate::policy::{load_catalog, Catalog};
+use crate::policy::{load_catalog, Catalog, ValidConfig};
 use crate::report::{self, Report};
 use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
@@ -123,12 +123,9 @@ pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
 ///
 /// The exceptions file, the baseline and the `--report` folders are checked here too, so a
 /// bad one fails with exit 3 before `audit` spends minutes collecting.
-pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, Config), InputError> {
+pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, ValidConfig), InputError> {
     let catalog = load_catalog(&args.policies, !args.no_builtin)?;
-    let config = match &args.config {
-        Some(p) => Config::load(p, &catalog)?,
-        None => Config::default(),
-    };
+    let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     if let Some(p) = &args.exceptions {
         Exceptions::load(p, &catalog)?;
     }
@@ -147,14 +144,14 @@ pub fn load_policies_and_config(args: &EvalArgs) -> Result<(Catalog, Config), In
 fn check_writable_parent(path: &Path) -> Result<(), InputError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(InputError::plain(
-            "xdrguard::input::output_dir",
+            InputCode::OutputDir,
             format!(
                 "{}: folder {} does not exist",
                 path.display(),
                 dir.display()
             ),
-            "create the folder first, or write the report elsewhere",
-        )),
+        )
+        .help("create the folder first, or write the report elsewhere")),
         _ => Ok(()),
     }
 }
@@ -169,10 +166,10 @@ pub(crate) fn now() -> Result<chrono::DateTime<chrono::Utc>, InputError> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(|e| {
                 InputError::plain(
-                    "xdrguard::input::now",
+                    InputCode::Now,
                     format!("{NOW_ENV}=`{v}` is not an RFC 3339 time: {e}"),
-                    "unset it, or give e.g. 2026-01-15T08:00:00Z",
                 )
+                .help("unset it, or give e.g. 2026-01-15T08:00:00Z")
             }),
         _ => Ok(chrono::Utc::now()),
     }
@@ -202,7 +199,7 @@ pub fn render(report: &Report, format: Format, to_terminal: bool) -> String {
 pub fn evaluate_and_report(
     args: &EvalArgs,
     catalog: &Catalog,
-    config: &Config,
+    config: &ValidConfig,
     facts: &FactsDocument,
 ) -> Result<u8, InputError> {
     let now = now()?;

@@ -8,10 +8,10 @@ use crate::collect::http::{Http, RetryPolicy};
 use crate::collect::progress::Progress;
 use crate::collect::{self, Options};
 use crate::facts::apis::Api;
-use crate::facts::{FactsDocument, Section, SectionName, WorkspaceRef};
+use crate::facts::{FactsDocument, Section, WorkspaceRef};
+use crate::input::codes::CollectCode;
 use crate::input::diagnostic::InputError;
-use crate::policy::config::Config;
-use crate::policy::{load_catalog, Catalog};
+use crate::policy::{load_catalog, IngestionPlan, ValidConfig};
 use clap::{ArgAction, Args};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ pub struct CollectArgs {
     /// Write the facts document here instead of stdout
     #[arg(long, short = 'o', value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Config whose XDR-EVT-01 `required_tables` decides which tables the ingestion query covers
+    /// Config whose params decide which tables and how far back the ingestion query covers
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Also load the policies in this folder (or file); repeatable
@@ -83,11 +83,8 @@ pub struct CollectArgs {
 
 pub fn run(args: CollectArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let config = match &args.config {
-        Some(p) => Config::load(p, &catalog)?,
-        None => Config::default(),
-    };
-    let plan = ingestion_plan(&catalog, &config);
+    let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
+    let plan = IngestionPlan::new(&catalog, &config);
     let (facts, stats) = collect_facts(&args.source, plan)?;
     let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
     write_output(args.output.as_deref(), &text)?;
@@ -95,58 +92,6 @@ pub fn run(args: CollectArgs) -> Result<u8, InputError> {
         eprintln!("{}", stats.summary(&facts));
     }
     Ok(super::exit::COMPLIANT)
-}
-
-/// What the ingestion query must cover, read from the effective policy params so config
-/// overrides reach collection (which itself knows nothing of policies).
-#[derive(Debug, Clone)]
-pub struct IngestionPlan {
-    pub tables: Vec<String>,
-    /// The longest duration param of any control that reads `ingestion` (e.g. `max_age`,
-    /// `window`): data older than the query's look-back would wrongly look absent.
-    pub lookback: chrono::Duration,
-}
-
-pub fn ingestion_plan(catalog: &Catalog, config: &Config) -> IngestionPlan {
-    let lookback = catalog
-        .controls
-        .iter()
-        .filter(|c| c.policy.reads.contains(&SectionName::Ingestion))
-        .flat_map(|c| {
-            let eff = crate::eval::effective(catalog, config, c);
-            c.policy
-                .params
-                .iter()
-                .filter(|(_, spec)| spec.kind == crate::policy::ParamType::Duration)
-                .filter_map(|(name, _)| eff.params.get(name)?.as_str().map(str::to_string))
-                .filter_map(|s| crate::policy::parse_duration(&s).ok())
-                .collect::<Vec<_>>()
-        })
-        .max()
-        .unwrap_or_else(chrono::Duration::zero);
-    IngestionPlan {
-        tables: required_tables(catalog, config),
-        lookback,
-    }
-}
-
-/// The tables the ingestion query covers: the effective `required_tables` of XDR-EVT-01
-/// (or of whichever control declares that param), so config overrides reach collection.
-fn required_tables(catalog: &Catalog, config: &Config) -> Vec<String> {
-    let control = catalog
-        .get("XDR-EVT-01")
-        .filter(|c| c.policy.params.contains_key("required_tables"))
-        .or_else(|| {
-            catalog
-                .controls
-                .iter()
-                .find(|c| c.policy.params.contains_key("required_tables"))
-        });
-    let Some(control) = control else {
-        return Vec::new();
-    };
-    let eff = crate::eval::effective(catalog, config, control);
-    crate::collect::norm::strings(eff.params.get("required_tables"))
 }
 
 /// What a run cost, for the summary line and the benchmark.
@@ -199,11 +144,8 @@ pub fn collect_facts(
         src.log_analytics_url.as_deref(),
     )
     .map_err(|e| {
-        InputError::plain(
-            "xdrguard::collect::url",
-            e,
-            "use https://, or http:// only to 127.0.0.1/localhost (tests)",
-        )
+        InputError::plain(CollectCode::Url, e)
+            .help("use https://, or http:// only to 127.0.0.1/localhost (tests)")
     })?;
     let policy = RetryPolicy {
         max_wait: Duration::from_secs(src.max_retry_wait),
@@ -222,9 +164,8 @@ pub fn collect_facts(
         .build()
         .map_err(|e| {
             InputError::plain(
-                "xdrguard::collect::runtime",
+                CollectCode::Runtime,
                 format!("cannot start the async runtime: {e}"),
-                "",
             )
         })?;
     let started = Instant::now();
@@ -237,7 +178,7 @@ pub fn collect_facts(
             policy,
             Progress::stderr(src.quiet),
         )
-        .map_err(|e| InputError::plain("xdrguard::collect::http", e, ""))?;
+        .map_err(|e| InputError::plain(CollectCode::Http, e))?;
         let facts = collect::collect(&http, &opts).await;
         http.progress().finish();
         Ok::<_, InputError>((facts, http))
@@ -252,13 +193,13 @@ pub fn collect_facts(
     let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
     if let Some(v) = violations.first() {
         return Err(InputError::plain(
-            "xdrguard::collect::internal",
+            CollectCode::Internal,
             format!(
                 "internal error: the collected facts do not match the schema at `{}`: {}",
                 v.pointer, v.message
             ),
-            "please report this bug with the -vv log (it contains no token)",
-        ));
+        )
+        .help("please report this bug with the -vv log (it contains no token)"));
     }
     Ok((facts, stats))
 }

@@ -1,11 +1,9 @@
 //! `xdrguard controls`: the catalog at a glance, filterable by stage.
 
 use super::check::write_output;
-use crate::eval::effective;
 use crate::input::diagnostic::InputError;
 use crate::model::Stage;
-use crate::policy::config::Config;
-use crate::policy::load_catalog;
+use crate::policy::{load_catalog, ValidConfig};
 use clap::{Args, ValueEnum};
 use comfy_table::{presets, ContentArrangement, Table};
 use std::path::PathBuf;
@@ -50,16 +48,13 @@ impl From<StageArg> for Stage {
 
 pub fn run(args: ControlsArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let config = match &args.config {
-        Some(p) => Config::load(p, &catalog)?,
-        None => Config::default(),
-    };
+    let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let stage = args.stage.map(Stage::from);
     let mut rows: Vec<_> = catalog
         .controls
         .iter()
         .filter(|c| stage.is_none_or(|s| c.policy.stage == s))
-        .map(|c| (c, effective(&catalog, &config, c)))
+        .map(|c| (c, config.effective(c)))
         .collect();
     rows.sort_by(|a, b| {
         (a.0.policy.stage, &a.0.policy.id).cmp(&(b.0.policy.stage, &b.0.policy.id))

@@ -1,11 +1,10 @@
 //! `xdrguard explain ID`: what a control checks, why, with which params, and how to fix it.
 
 use super::check::write_output;
-use crate::eval::effective;
 use crate::facts::apis;
+use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
-use crate::policy::config::Config;
-use crate::policy::load_catalog;
+use crate::policy::{load_catalog, ValidConfig};
 use clap::Args;
 use std::fmt::Write;
 use std::path::PathBuf;
@@ -24,10 +23,7 @@ pub struct ExplainArgs {
 
 pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let config = match &args.config {
-        Some(p) => Config::load(p, &catalog)?,
-        None => Config::default(),
-    };
+    let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let wanted = args.id.to_ascii_uppercase();
     let Some(c) = catalog.get(&wanted) else {
         let mut ids: Vec<&str> = catalog
@@ -37,13 +33,13 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
             .collect();
         ids.sort();
         return Err(InputError::plain(
-            "xdrguard::usage::unknown_control",
+            UsageCode::UnknownControl,
             format!("unknown control ID `{}`", args.id),
-            format!("known IDs: {}", ids.join(", ")),
-        ));
+        )
+        .help(format!("known IDs: {}", ids.join(", "))));
     };
     let p = &c.policy;
-    let eff = effective(&catalog, &config, c);
+    let eff = config.effective(c);
     let mut o = String::new();
     let _ = writeln!(o, "{} — {}", p.id, p.title);
     let sev = if eff.severity != p.severity {

@@ -1,6 +1,7 @@
 //! `xdrguard lint [PATH…]`: validate policies, configs, exceptions and policy tests,
 //! by schema and by meaning, with diagnostics at file, line and column.
 
+use crate::input::codes::LintCode;
 use crate::input::diagnostic::{InputError, SourceFile};
 use crate::input::schema;
 use crate::input::yaml;
@@ -46,12 +47,12 @@ fn schema_errors(doc: &yaml::Document, kind: schema::Kind) -> Vec<InputError> {
         .into_iter()
         .map(|v| {
             doc.error_at_key(
-                "xdrguard::lint::schema",
+                LintCode::Schema,
                 &v.pointer,
                 format!("does not match its schema: {}", v.message),
-                "here",
-                "see schemas/ for the format",
             )
+            .label("here")
+            .help("see schemas/ for the format")
         })
         .collect()
 }

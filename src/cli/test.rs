@@ -1,5 +1,7 @@
 //! `xdrguard test [DIR]`: run policy test cases and print the outcome.
 
+use super::check::write_output;
+use crate::eval;
 use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
 use crate::policy::test_cases::run_dir;
@@ -24,12 +26,30 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let outcome = run_dir(&catalog, &args.dir, args.control.as_deref(), args.verbose)?;
-    for f in &outcome.failed {
-        println!("FAILED {f}");
+    let outcome = run_dir(
+        &catalog,
+        &args.dir,
+        args.control.as_deref(),
+        &eval::evaluate,
+    )?;
+    let mut text = String::new();
+    if args.verbose {
+        for c in outcome.passed() {
+            text += &format!("ok     {}\n", c.label);
+        }
     }
-    println!("{} passed, {} failed", outcome.passed, outcome.failed.len());
-    Ok(if outcome.failed.is_empty() {
+    for c in outcome.failed() {
+        text += &format!(
+            "FAILED {}\n       {}\n",
+            c.label,
+            c.problems.join("\n       ")
+        );
+    }
+    let failed = outcome.failed().count();
+    text += &format!("{} passed, {failed} failed\n", outcome.passed().count());
+    // Not `println!`: a closed pipe (`| head`) must not panic.
+    write_output(None, &text)?;
+    Ok(if failed == 0 {
         0
     } else {
         super::exit::VIOLATIONS

@@ -1,135 +1,81 @@
-//! The evaluator: policies + facts → findings. It knows nothing of HTTP.
+//! The evaluator: resolved policies + facts → findings. It knows nothing of HTTP.
+//!
+//! Each control goes through the same steps: gate (disabled, outside the profile, blocked
+//! by a failed dependency), read (fail closed on a section that could not be collected),
+//! run its CEL (`applies_when`, `violations`, `notes`) and render its messages.
 
 use crate::facts::{apis, FactsDocument, Section, SectionName};
-use crate::model::{Evidence, Finding, Remediation, RemediationStep, Severity, Stage, Status};
-use crate::policy::config::Config;
+use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
-use crate::policy::{cel, template};
-use crate::policy::{Catalog, ParamType};
+use crate::policy::template::render_or_flag;
+use crate::policy::{cel, Catalog, Effective, ParamType, ValidConfig};
 use ::cel::Value as CelValue;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Which stages run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Profile {
-    /// The prerequisite stage: what stops us from connecting today?
-    PreOnboarding,
-    /// All stages.
-    #[default]
-    Full,
-}
-
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::PreOnboarding => "pre-onboarding",
-            Profile::Full => "full",
-        }
-    }
-    pub fn includes(self, stage: Stage) -> bool {
-        match self {
-            Profile::PreOnboarding => stage == Stage::Prerequisite,
-            Profile::Full => true,
-        }
-    }
-}
-
-/// A control's effective settings after config overrides.
-#[derive(Debug, Clone)]
-pub struct Effective {
-    pub severity: Severity,
-    pub enabled: bool,
-    pub params: Map<String, Value>,
-}
-
-/// Resolve severity, enabled and params (defaults, then config, shared params from their owner).
-pub fn effective(catalog: &Catalog, config: &Config, control: &Control) -> Effective {
-    let id = &control.policy.id;
-    let o = config.controls.get(id);
-    let mut params = Map::new();
-    for (name, spec) in &control.policy.params {
-        let (owner, owner_spec) = match &spec.shared_with {
-            Some(owner) => match catalog.get(owner).and_then(|c| c.policy.params.get(name)) {
-                Some(s) => (owner.as_str(), s),
-                None => (id.as_str(), spec),
-            },
-            None => (id.as_str(), spec),
-        };
-        let value = config
-            .controls
-            .get(owner)
-            .and_then(|o| o.params.get(name))
-            .cloned()
-            .unwrap_or_else(|| owner_spec.default.clone());
-        params.insert(name.clone(), value);
-    }
-    Effective {
-        severity: o
-            .and_then(|o| o.severity)
-            .unwrap_or(control.policy.severity),
-        enabled: o.and_then(|o| o.enabled).unwrap_or(true),
-        params,
-    }
-}
+pub use crate::model::Profile;
 
 /// Evaluate every control of the catalog over the facts.
 pub fn evaluate(
     catalog: &Catalog,
-    config: &Config,
+    config: &ValidConfig,
     facts: &FactsDocument,
     profile: Profile,
 ) -> Vec<Finding> {
-    let mut root = cel::root_context();
-    // Each section converted once; each control then sees only the sections it declares in
-    // `reads`, so no expression can read around the fail-closed check.
-    let sections: HashMap<&str, CelValue> = facts
-        .sections
+    let run = Run::new(facts, profile);
+    let mut blockers = Blockers::default();
+    catalog
+        .controls
         .iter()
-        .filter_map(|(name, section)| match section {
-            Section::Data(v) => Some((name.as_str(), cel::from_json(v))),
-            Section::Error(_) => None,
+        .map(|control| {
+            let blocked = blockers.of(control);
+            let finding = evaluate_one(&run, control, config.effective(control), blocked.as_ref());
+            blockers.record(control, &finding, blocked);
+            finding
         })
-        .collect();
-    root.add_variable_from_value(
-        "now",
-        CelValue::Timestamp(facts.collected_at.fixed_offset()),
-    );
-    let target = target_json(facts);
-    root.add_variable_from_value("target", cel::from_json(&target));
-    let run = Run {
-        facts,
-        sections,
-        profile,
-        root,
-        target,
-    };
+        .collect()
+}
 
-    // Control ID → the failed control that blocks its dependants (itself, or its own blocker).
-    let mut blockers: HashMap<String, String> = HashMap::new();
-    let mut findings = Vec::with_capacity(catalog.controls.len());
-    for control in &catalog.controls {
-        let eff = effective(catalog, config, control);
-        // The first upstream control that failed, or is itself blocked: (root, upstream).
-        let blocked = control
-            .policy
-            .depends_on
+/// What every control of one run shares.
+struct Run<'a> {
+    facts: &'a FactsDocument,
+    /// Each readable section, converted to CEL once.
+    sections: HashMap<&'a str, CelValue>,
+    profile: Profile,
+    /// CEL context with the functions, `now` and `target`.
+    root: ::cel::Context<'static, 'static>,
+    /// `target` for templates.
+    target: Value,
+}
+
+impl<'a> Run<'a> {
+    fn new(facts: &'a FactsDocument, profile: Profile) -> Run<'a> {
+        // Each section converted once; each control then sees only the sections it declares
+        // in `reads`, so no expression can read around the fail-closed check.
+        let sections = facts
+            .sections
             .iter()
-            .find_map(|d| blockers.get(d).map(|root| (root.clone(), d.as_str())));
-        let finding = evaluate_one(&run, control, &eff, blocked.as_ref());
-        let blocker = match finding.status {
-            Status::Fail => Some(control.policy.id.clone()),
-            Status::Skipped => blocked.map(|(root, _)| root),
-            _ => None,
-        };
-        if let Some(b) = blocker {
-            blockers.insert(control.policy.id.clone(), b);
+            .filter_map(|(name, section)| match section {
+                Section::Data(v) => Some((name.as_str(), cel::from_json(v))),
+                Section::Error(_) => None,
+            })
+            .collect();
+        let target = target_json(facts);
+        let mut root = cel::root_context();
+        root.add_variable_from_value(
+            "now",
+            CelValue::Timestamp(facts.collected_at.fixed_offset()),
+        );
+        root.add_variable_from_value("target", cel::from_json(&target));
+        Run {
+            facts,
+            sections,
+            profile,
+            root,
+            target,
         }
-        findings.push(finding);
     }
-    findings
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
@@ -150,34 +96,75 @@ fn target_json(facts: &FactsDocument) -> Value {
     })
 }
 
-/// What every control of one run shares.
-struct Run<'a> {
-    facts: &'a FactsDocument,
-    /// Each readable section, converted to CEL once.
-    sections: HashMap<&'a str, CelValue>,
-    profile: Profile,
-    /// CEL context with the functions, `now` and `target`.
-    root: ::cel::Context<'static, 'static>,
-    /// `target` for templates.
-    target: Value,
+/// The first upstream control that failed or is itself blocked: (the failed root, the upstream).
+type Blocked<'c> = (String, &'c str);
+
+/// Control ID → the failed control that blocks its dependants (itself, or its own blocker).
+#[derive(Default)]
+struct Blockers(HashMap<String, String>);
+
+impl Blockers {
+    fn of<'c>(&self, control: &'c Control) -> Option<Blocked<'c>> {
+        control
+            .policy
+            .depends_on
+            .iter()
+            .find_map(|d| self.0.get(d).map(|root| (root.clone(), d.as_str())))
+    }
+
+    fn record(&mut self, control: &Control, finding: &Finding, blocked: Option<Blocked>) {
+        let blocker = match finding.status {
+            Status::Fail => Some(control.policy.id.clone()),
+            Status::Skipped => blocked.map(|(root, _)| root),
+            _ => None,
+        };
+        if let Some(b) = blocker {
+            self.0.insert(control.policy.id.clone(), b);
+        }
+    }
 }
 
+/// One control: gate, read, run, render.
 fn evaluate_one(
     run: &Run,
     control: &Control,
     eff: &Effective,
-    blocked: Option<&(String, &str)>,
+    blocked: Option<&Blocked>,
 ) -> Finding {
-    let Run {
-        facts,
-        sections,
-        profile,
-        root,
-        target,
-    } = run;
-    let profile = *profile;
+    let f = blank_finding(run, control, eff);
+    if let Some(reason) = gate(run.profile, control, eff, blocked) {
+        return skipped(f, reason);
+    }
+    let unreadable = unreadable_sections(run.facts, &control.policy.reads);
+    if !unreadable.is_empty() {
+        let tctx = template_context(&run.target, &eff.params, &[]);
+        return cannot_read(f, control, &tctx, &unreadable);
+    }
+    let scope = cel_scope(run, control, eff);
+    match run_expressions(control, &scope) {
+        Ok(Ran::NotApplicable) => {
+            let tctx = template_context(&run.target, &eff.params, &[]);
+            let msg = control
+                .policy
+                .messages
+                .not_applicable
+                .as_deref()
+                .map(|t| render_or_flag(t, &tctx))
+                .unwrap_or_else(|| "not applicable with the current params".into());
+            skipped(f, format!("not applicable: {msg}"))
+        }
+        Ok(Ran::Evaluated { evidence, notes }) => {
+            let tctx = template_context(&run.target, &eff.params, &evidence);
+            concluded(f, control, &tctx, evidence, notes)
+        }
+        Err(e) => expression_error(f, e),
+    }
+}
+
+/// A `skipped` finding with no evidence yet: the starting point of every control.
+fn blank_finding(run: &Run, control: &Control, eff: &Effective) -> Finding {
     let p = &control.policy;
-    let mut f = Finding {
+    Finding {
         control: p.id.clone(),
         title: p.title.clone(),
         severity: eff.severity,
@@ -189,39 +176,54 @@ fn evaluate_one(
         evidence: Vec::new(),
         notes: Vec::new(),
         remediation: Remediation::default(),
-        scope: Some(facts.target.workspace_id.clone()),
+        scope: Some(run.facts.target.workspace_id.clone()),
         policy_file: Some(control.file.clone()),
         waiver: None,
         baseline: None,
-    };
-    let skip = |mut f: Finding, reason: String| {
-        f.message = reason.clone();
-        f.reason = Some(reason);
-        f
-    };
+    }
+}
+
+/// Why the control does not run at all, if it does not: disabled, outside the profile, or
+/// blocked by a failed dependency.
+fn gate(
+    profile: Profile,
+    control: &Control,
+    eff: &Effective,
+    blocked: Option<&Blocked>,
+) -> Option<String> {
+    let stage = control.policy.stage;
     if !eff.enabled {
-        return skip(f, "disabled in configuration".into());
+        return Some("disabled in configuration".into());
     }
-    if !profile.includes(p.stage) {
-        return skip(
-            f,
-            format!("outside profile {} (stage {})", profile.as_str(), p.stage),
-        );
+    if !profile.includes(stage) {
+        return Some(format!(
+            "outside profile {} (stage {stage})",
+            profile.as_str()
+        ));
     }
-    if let Some((root_id, dep)) = blocked {
-        let reason = if root_id == dep {
+    blocked.map(|(root, dep)| {
+        if root == dep {
             format!("blocked by {dep} (fail)")
         } else {
-            format!("blocked by {root_id} (fail, via {dep})")
-        };
-        return skip(f, reason);
-    }
-    // Fail closed: a section that could not be read makes the control `error`.
-    let mut unreadable = Vec::new();
-    for name in &p.reads {
-        match facts.sections.get(name) {
-            Some(Section::Data(_)) => {}
-            Some(Section::Error(e)) => unreadable.push(e.describe(name)),
+            format!("blocked by {root} (fail, via {dep})")
+        }
+    })
+}
+
+fn skipped(mut f: Finding, reason: String) -> Finding {
+    f.message = reason.clone();
+    f.reason = Some(reason);
+    f
+}
+
+/// Fail closed: why each section in `reads` that could not be read is missing, with the
+/// API and permission that collect it.
+fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<String> {
+    reads
+        .iter()
+        .filter_map(|name| match facts.sections.get(name) {
+            Some(Section::Data(_)) => None,
+            Some(Section::Error(e)) => Some(e.describe(name)),
             None => {
                 let s = apis::section(*name);
                 let hint = format!(
@@ -230,33 +232,33 @@ fn evaluate_one(
                     s.call,
                     s.permission
                 );
-                unreadable.push(format!(
+                Some(format!(
                     "section `{name}` is missing from the facts document{hint}"
-                ));
+                ))
             }
-        }
-    }
-    let mut tctx = json!({
-        "target": target,
-        "params": Value::Object(eff.params.clone()),
-        "violations": [],
-        "count": 0,
-        "names": "",
-    });
-    if !unreadable.is_empty() {
-        f.remediation = render_remediation(control, &tctx);
-        f.status = Status::Error;
-        f.message = "facts could not be read; the control cannot be evaluated".into();
-        f.reason = Some(unreadable.join("; "));
-        return f;
-    }
-    let mut scope = root.new_inner_scope();
+        })
+        .collect()
+}
+
+/// An `error` finding for facts that could not be read; the remediation still shows.
+fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[String]) -> Finding {
+    f.remediation = render_remediation(control, tctx);
+    f.status = Status::Error;
+    f.message = "facts could not be read; the control cannot be evaluated".into();
+    f.reason = Some(unreadable.join("; "));
+    f
+}
+
+/// The CEL scope of one control: `params`, and `facts` holding only the sections it reads.
+fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Context<'r, 'static> {
+    let mut scope = run.root.new_inner_scope();
     scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
-    let readable: HashMap<::cel::objects::Key, CelValue> = p
+    let readable: HashMap<::cel::objects::Key, CelValue> = control
+        .policy
         .reads
         .iter()
         .filter_map(|r| {
-            sections.get(r.as_str()).map(|v| {
+            run.sections.get(r.as_str()).map(|v| {
                 (
                     ::cel::objects::Key::String(Arc::new(r.to_string())),
                     v.clone(),
@@ -270,54 +272,72 @@ fn evaluate_one(
             map: Arc::new(readable),
         }),
     );
+    scope
+}
+
+/// What the expressions of a control found.
+enum Ran {
+    /// `applies_when` was false.
+    NotApplicable,
+    Evaluated {
+        evidence: Vec<Evidence>,
+        notes: Vec<String>,
+    },
+}
+
+/// An expression that failed or returned the wrong type: which one, and why.
+struct ExpressionError {
+    which: &'static str,
+    cause: String,
+}
+
+impl ExpressionError {
+    fn of(which: &'static str) -> impl FnOnce(String) -> ExpressionError {
+        move |cause| ExpressionError { which, cause }
+    }
+}
+
+/// Run `applies_when`, then `violations`, then `notes`.
+fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
     if let Some(prog) = &control.applies_when {
-        match cel::run(prog, &scope) {
-            Ok(CelValue::Bool(true)) => {}
-            Ok(CelValue::Bool(false)) => {
-                let msg = p
-                    .messages
-                    .not_applicable
-                    .as_deref()
-                    .map(|t| render_or_flag(t, &tctx))
-                    .unwrap_or_else(|| "not applicable with the current params".into());
-                return skip(f, format!("not applicable: {msg}"));
+        match cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))? {
+            CelValue::Bool(true) => {}
+            CelValue::Bool(false) => return Ok(Ran::NotApplicable),
+            other => {
+                return Err(ExpressionError::of("applies_when")(format!(
+                    "returned {other:?}, not a bool"
+                )))
             }
-            Ok(other) => {
-                return expression_error(
-                    f,
-                    "applies_when",
-                    &format!("returned {other:?}, not a bool"),
-                )
-            }
-            Err(e) => return expression_error(f, "applies_when", &e),
         }
     }
-    let evidence = match cel::run(&control.violations, &scope).map(|v| to_evidence(&v)) {
-        Ok(Ok(ev)) => ev,
-        Ok(Err(e)) | Err(e) => return expression_error(f, "violations", &e),
+    let evidence = cel::run(&control.violations, scope)
+        .and_then(|v| to_evidence(&v))
+        .map_err(ExpressionError::of("violations"))?;
+    let notes = match &control.notes {
+        Some(prog) => cel::run(prog, scope)
+            .and_then(|v| to_notes(&v))
+            .map_err(ExpressionError::of("notes"))?,
+        None => Vec::new(),
     };
-    if let Some(prog) = &control.notes {
-        match cel::run(prog, &scope) {
-            Ok(CelValue::List(items)) => {
-                f.notes = items
-                    .iter()
-                    .map(|v| match cel::to_json(v) {
-                        Value::String(s) => s,
-                        other => other.to_string(),
-                    })
-                    .collect();
-            }
-            Ok(other) => {
-                return expression_error(f, "notes", &format!("returned {other:?}, not a list"))
-            }
-            Err(e) => return expression_error(f, "notes", &e),
-        }
-    }
-    f.status = if evidence.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
+    Ok(Ran::Evaluated { evidence, notes })
+}
+
+/// The `notes` result → remarks: a list, each item a string or shown as JSON.
+fn to_notes(v: &CelValue) -> Result<Vec<String>, String> {
+    let CelValue::List(items) = v else {
+        return Err(format!("returned {v:?}, not a list"));
     };
+    Ok(items
+        .iter()
+        .map(|v| match cel::to_json(v) {
+            Value::String(s) => s,
+            other => other.to_string(),
+        })
+        .collect())
+}
+
+/// What templates see: the target, the params and what `violations` found.
+fn template_context(target: &Value, params: &Map<String, Value>, evidence: &[Evidence]) -> Value {
     let names: Vec<&str> = evidence
         .iter()
         .map(|e| {
@@ -328,36 +348,47 @@ fn evaluate_one(
             }
         })
         .collect();
-    tctx["names"] = Value::String(names.join(", "));
-    tctx["count"] = evidence.len().into();
-    tctx["violations"] = serde_json::to_value(&evidence).unwrap_or_default();
-    let tmpl = if f.status == Status::Pass {
-        &p.messages.pass
+    json!({
+        "target": target,
+        "params": Value::Object(params.clone()),
+        "violations": serde_json::to_value(evidence).unwrap_or_default(),
+        "count": evidence.len(),
+        "names": names.join(", "),
+    })
+}
+
+/// `pass` or `fail` by the evidence, with its message and remediation rendered.
+fn concluded(
+    mut f: Finding,
+    control: &Control,
+    tctx: &Value,
+    evidence: Vec<Evidence>,
+    notes: Vec<String>,
+) -> Finding {
+    let messages = &control.policy.messages;
+    let (status, message) = if evidence.is_empty() {
+        (Status::Pass, &messages.pass)
     } else {
-        &p.messages.fail
+        (Status::Fail, &messages.fail)
     };
-    f.message = render_or_flag(tmpl, &tctx);
-    f.remediation = render_remediation(control, &tctx);
+    f.status = status;
+    f.message = render_or_flag(message, tctx);
+    f.remediation = render_remediation(control, tctx);
     f.evidence = evidence;
+    f.notes = notes;
     f
 }
 
-fn expression_error(mut f: Finding, which: &str, e: &str) -> Finding {
+fn expression_error(mut f: Finding, e: ExpressionError) -> Finding {
     f.status = Status::Error;
     f.message = "the policy could not be evaluated over these facts".into();
     f.reason = Some(format!(
-        "`{which}` of {} failed: {e}. The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json",
-        f.policy_file.as_deref().unwrap_or("the policy")
+        "`{}` of {} failed: {}. The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json",
+        e.which,
+        f.policy_file.as_deref().unwrap_or("the policy"),
+        e.cause
     ));
     f
-}
-
-/// Marker that a template failed to render; `xdrguard test` fails any case whose finding has it.
-pub const TEMPLATE_ERROR: &str = "[template error:";
-
-/// Render, or show the raw text with the error beside it: a policy bug must be visible.
-fn render_or_flag(text: &str, ctx: &Value) -> String {
-    template::render(text, ctx).unwrap_or_else(|e| format!("{text} {TEMPLATE_ERROR} {e}]"))
 }
 
 fn render_remediation(control: &Control, ctx: &Value) -> Remediation {

@@ -8,6 +8,7 @@ pub mod sections;
 
 pub use sections::{SectionData, SectionName};
 
+use crate::input::codes::FactsCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -177,13 +178,13 @@ impl FactsDocument {
         let value: Value = serde_json::from_str(&file.text).map_err(|e| {
             let offset = offset_of(&file.text, e.line(), e.column());
             InputError::at(
-                "xdrguard::facts::json",
+                FactsCode::Json,
                 &file,
                 Some(Span { offset, len: 1 }),
                 format!("not valid JSON: {e}"),
-                "here",
-                "a facts document is the JSON that `xdrguard collect` writes",
             )
+            .label("here")
+            .help("a facts document is the JSON that `xdrguard collect` writes")
         })?;
         let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
         if !violations.is_empty() {
@@ -196,26 +197,25 @@ impl FactsDocument {
                 .map(|v| {
                     let span = spans.as_ref().and_then(|s| s.value(&v.pointer));
                     InputError::at(
-                        "xdrguard::facts::schema",
+                        FactsCode::Schema,
                         &file,
                         span,
                         format!("facts document does not match schemas/facts.schema.json at `{}`: {}", display_pointer(&v.pointer), v.message),
-                        "here",
-                        "regenerate the document with `xdrguard collect`, or fix it to match schemas/facts.schema.json",
                     )
+                    .label("here")
+                    .help("regenerate the document with `xdrguard collect`, or fix it to match schemas/facts.schema.json")
                 })
                 .collect();
             return Err(InputError::many(errors).expect("non-empty"));
         }
         serde_json::from_value(value).map_err(|e| {
             InputError::at(
-                "xdrguard::facts::shape",
+                FactsCode::Shape,
                 &file,
                 None,
                 format!("facts document has the wrong shape: {e}"),
-                "",
-                "regenerate the document with `xdrguard collect`",
             )
+            .help("regenerate the document with `xdrguard collect`")
         })
     }
 

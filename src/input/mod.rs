@@ -1,6 +1,10 @@
-//! Reading what users and servers hand us: source files with spans, YAML, JSON Schema
-//! validation and the diagnostics that point back into them.
+//! Reading what users and servers hand us: source files with spans, YAML and JSON, JSON Schema
+//! validation, the one loader every input file goes through, and the diagnostics that point
+//! back into them (codes in `codes`).
 
+pub mod codes;
 pub mod diagnostic;
+pub mod json;
+pub mod load;
 pub mod schema;
 pub mod yaml;

@@ -4,7 +4,7 @@ use serde_json::Value;
 use std::sync::OnceLock;
 
 /// Which document a schema describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Kind {
     Policy,
     Config,
@@ -15,6 +15,18 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Where the schema lives in the repository, as messages name it.
+    pub fn path(self) -> &'static str {
+        match self {
+            Kind::Policy => "schemas/policy.schema.json",
+            Kind::Config => "schemas/config.schema.json",
+            Kind::Facts => "schemas/facts.schema.json",
+            Kind::Exceptions => "schemas/exceptions.schema.json",
+            Kind::Report => "schemas/report.schema.json",
+            Kind::PolicyTest => "schemas/policy-test.schema.json",
+        }
+    }
+
     fn text(self) -> &'static str {
         match self {
             Kind::Policy => include_str!("../../schemas/policy.schema.json"),
@@ -26,7 +38,8 @@ impl Kind {
         }
     }
     fn slot(self) -> &'static OnceLock<jsonschema::Validator> {
-        static SLOTS: [OnceLock<jsonschema::Validator>; 6] = [
+        static SLOTS: [OnceLock<jsonschema::Validator>;
+            <Kind as strum::VariantArray>::VARIANTS.len()] = [
             OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
@@ -109,15 +122,12 @@ mod tests {
 
     #[test]
     fn every_bundled_schema_compiles() {
-        for k in [
-            Kind::Policy,
-            Kind::Config,
-            Kind::Facts,
-            Kind::Exceptions,
-            Kind::Report,
-            Kind::PolicyTest,
-        ] {
+        use strum::VariantArray;
+        for &k in Kind::VARIANTS {
             let _ = validator(k);
+            assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join(k.path())
+                .is_file());
         }
     }
 }

@@ -3,26 +3,63 @@
 //! Documents are parsed into `serde_json::Value` plus an index from JSON pointer to the
 //! byte span of each node, so schema and semantic errors can point at the exact YAML node.
 
+use crate::input::codes::InputCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 use serde_saphyr::Spanned;
 use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 /// JSON pointer → spans of the value and (for mapping entries) of its key.
 #[derive(Debug, Default, Clone)]
-pub struct SpanIndex {
+struct Spans {
     values: HashMap<String, Span>,
     keys: HashMap<String, Span>,
 }
 
+/// Where each node of a document is. Indexed while parsing YAML; for JSON, which is read by
+/// a faster parser without spans, indexed from the text on first use (only errors need it).
+#[derive(Debug, Default, Clone)]
+pub struct SpanIndex {
+    spans: OnceLock<Spans>,
+    /// The text to index on first use, when the spans were not recorded while parsing.
+    deferred: Option<Arc<str>>,
+}
+
 impl SpanIndex {
+    fn recorded(spans: Spans) -> Self {
+        SpanIndex {
+            spans: OnceLock::from(spans),
+            deferred: None,
+        }
+    }
+
+    /// An index of `text` (YAML or JSON) built when first asked.
+    pub fn deferred(text: Arc<str>) -> Self {
+        SpanIndex {
+            spans: OnceLock::new(),
+            deferred: Some(text),
+        }
+    }
+
+    fn spans(&self) -> &Spans {
+        self.spans.get_or_init(|| {
+            self.deferred
+                .as_deref()
+                .and_then(|t| parse_nodes(t).ok())
+                .map(|(_, spans)| spans)
+                .unwrap_or_default()
+        })
+    }
+
     /// Span of the node at `pointer`, or of its nearest ancestor that has one.
     pub fn value(&self, pointer: &str) -> Option<Span> {
+        let values = &self.spans().values;
         let mut p = pointer;
         loop {
-            if let Some(s) = self.values.get(p) {
+            if let Some(s) = values.get(p) {
                 return Some(*s);
             }
             match p.rfind('/') {
@@ -33,7 +70,8 @@ impl SpanIndex {
     }
     /// Span of the key of the mapping entry at `pointer` (falls back to the value).
     pub fn key(&self, pointer: &str) -> Option<Span> {
-        self.keys
+        self.spans()
+            .keys
             .get(pointer)
             .copied()
             .or_else(|| self.value(pointer))
@@ -49,42 +87,24 @@ pub struct Document {
 }
 
 impl Document {
-    /// An error located at the node `pointer` points to.
+    /// An error located at the node `pointer` points to; add `.label()` and `.help()`.
     pub fn error_at(
         &self,
-        code: &str,
+        code: impl Into<&'static str>,
         pointer: &str,
         message: impl Into<String>,
-        label: impl Into<String>,
-        help: impl Into<String>,
     ) -> InputError {
-        InputError::at(
-            code,
-            &self.file,
-            self.spans.value(pointer),
-            message,
-            label,
-            help,
-        )
+        InputError::at(code, &self.file, self.spans.value(pointer), message)
     }
 
     /// An error located at the key of the entry `pointer` points to.
     pub fn error_at_key(
         &self,
-        code: &str,
+        code: impl Into<&'static str>,
         pointer: &str,
         message: impl Into<String>,
-        label: impl Into<String>,
-        help: impl Into<String>,
     ) -> InputError {
-        InputError::at(
-            code,
-            &self.file,
-            self.spans.key(pointer),
-            message,
-            label,
-            help,
-        )
+        InputError::at(code, &self.file, self.spans.key(pointer), message)
     }
 }
 
@@ -206,7 +226,7 @@ fn span_of(loc: &serde_saphyr::Location) -> Option<Span> {
     Some(Span { offset, len })
 }
 
-fn convert(node: Spanned<Node>, pointer: &mut String, spans: &mut SpanIndex) -> Value {
+fn convert(node: Spanned<Node>, pointer: &mut String, spans: &mut Spans) -> Value {
     if let Some(s) = span_of(&node.referenced) {
         spans.values.insert(pointer.clone(), s);
     }
@@ -254,18 +274,47 @@ const PARSER_STACK: usize = 64 * 1024 * 1024;
 
 /// Parse one YAML document (JSON is accepted too) with spans.
 pub fn parse(file: SourceFile) -> Result<Document, InputError> {
-    if let Some(depth_at) = too_deep(&file.text) {
-        return Err(InputError::at(
-            "xdrguard::input::yaml::too_deep",
-            &file,
-            Some(Span {
-                offset: depth_at,
-                len: 1,
-            }),
-            format!("nesting deeper than {MAX_DEPTH} levels"),
-            "too deep",
-            "xdrguard's files are shallow; this input is malformed or hostile",
-        ));
+    match parse_nodes(&file.text) {
+        Ok((value, spans)) => Ok(Document {
+            file,
+            value,
+            spans: SpanIndex::recorded(spans),
+        }),
+        Err(e) => Err(e.into_error(&file)),
+    }
+}
+
+/// Why a text is not a YAML document, before it is worded for its file.
+enum ParseError {
+    TooDeep(usize),
+    Syntax(serde_saphyr::Error),
+    ParserDidNotRun,
+}
+
+impl ParseError {
+    fn into_error(self, file: &SourceFile) -> InputError {
+        match self {
+            ParseError::TooDeep(offset) => InputError::at(
+                InputCode::YamlTooDeep,
+                file,
+                Some(Span { offset, len: 1 }),
+                format!("nesting deeper than {MAX_DEPTH} levels"),
+            )
+            .label("too deep")
+            .help("xdrguard's files are shallow; this input is malformed or hostile"),
+            ParseError::Syntax(e) => yaml_error(file, &e),
+            ParseError::ParserDidNotRun => InputError::plain(
+                InputCode::YamlParser,
+                format!("{}: the YAML parser could not run", file.path),
+            ),
+        }
+    }
+}
+
+/// The value of a YAML text and where each of its nodes is.
+fn parse_nodes(text: &str) -> Result<(Value, Spans), ParseError> {
+    if let Some(depth_at) = too_deep(text) {
+        return Err(ParseError::TooDeep(depth_at));
     }
     // The parser recurses per nesting level with large frames in debug builds; give it a
     // stack that comfortably holds MAX_DEPTH levels whatever thread we are called from.
@@ -282,39 +331,24 @@ pub fn parse(file: SourceFile) -> Result<Document, InputError> {
                         max_anchors: 1_000,
                     },
                 };
-                let root: Spanned<Node> = serde_saphyr::from_str_with_options(&file.text, options)
-                    .map_err(|e| yaml_error(&file, &e))?;
-                let mut spans = SpanIndex::default();
+                let root: Spanned<Node> = serde_saphyr::from_str_with_options(text, options)
+                    .map_err(ParseError::Syntax)?;
+                let mut spans = Spans::default();
                 let value = convert(root, &mut String::new(), &mut spans);
                 Ok((value, spans))
             })
             .map(|h| h.join())
     });
     match parsed {
-        Ok(Ok(Ok((value, spans)))) => Ok(Document { file, value, spans }),
-        Ok(Ok(Err(e))) => Err(e),
-        _ => Err(InputError::plain(
-            "xdrguard::input::yaml::parser",
-            format!("{}: the YAML parser could not run", file.path),
-            "",
-        )),
+        Ok(Ok(result)) => result,
+        _ => Err(ParseError::ParserDidNotRun),
     }
 }
 
 fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> InputError {
     let span = e.location().and_then(|l| {
-        span_of(&l).or_else(|| {
-            // Fall back to line/column when no byte offset is known.
-            let (line, col) = (l.line() as usize, l.column() as usize);
-            let offset: usize = file
-                .text
-                .split_inclusive('\n')
-                .take(line.saturating_sub(1))
-                .map(str::len)
-                .sum::<usize>()
-                + col.saturating_sub(1);
-            (line > 0).then_some(Span { offset, len: 1 })
-        })
+        // Fall back to line/column when no byte offset is known.
+        span_of(&l).or_else(|| file.span_at(l.line() as usize, l.column() as usize))
     });
     let mut message = e.to_string();
     // serde-saphyr appends its own location; ours leads the message already.
@@ -322,13 +356,13 @@ fn yaml_error(file: &SourceFile, e: &serde_saphyr::Error) -> InputError {
         message.truncate(i);
     }
     InputError::at(
-        "xdrguard::input::yaml::syntax",
+        InputCode::YamlSyntax,
         file,
         span,
         format!("invalid YAML: {message}"),
-        "here",
-        "fix the YAML syntax at the marked position",
     )
+    .label("here")
+    .help("fix the YAML syntax at the marked position")
 }
 
 /// Cheap pre-scan for flow-style nesting bombs (`[[[[…`), which a depth budget

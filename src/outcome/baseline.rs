@@ -3,8 +3,11 @@
 //!
 //! Also home of reading a JSON report back, which `diff` shares.
 
-use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::schema;
+use crate::input::codes::ReportCode;
+use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input, Shape, Syntax};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::Document;
 use crate::model::{BaselineState, Finding, Status};
 use crate::report::Report;
 use std::collections::HashSet;
@@ -26,68 +29,68 @@ fn was_failing(f: &Finding) -> bool {
         || (f.status == Status::Waived && f.original_status == Some(Status::Fail))
 }
 
-/// Read a JSON report written by xdrguard (`--format json` or `--report json=…`).
-pub fn load_report(path: &Path) -> Result<Report, InputError> {
-    let file = SourceFile::read(path)?;
-    let value: serde_json::Value = serde_json::from_str(&file.text).map_err(|e| {
-        InputError::at(
-            "xdrguard::report::json",
-            &file,
-            span_at(&file, e.line(), e.column()),
-            format!("not valid JSON: {e}"),
-            "here",
-            "pass a JSON report written by `xdrguard check --format json` (or audit)",
-        )
-    })?;
-    let violations = schema::validate(schema::Kind::Report, &value);
-    if let Some(v) = violations.first() {
-        return Err(InputError::at(
-            "xdrguard::report::schema",
-            &file,
+/// What to do about a file that is not an xdrguard JSON report.
+const REPORT_HELP: &str = "pass a JSON report written by `xdrguard check --format json` (or audit)";
+
+impl Input for Report {
+    const SCHEMA: schema::Kind = schema::Kind::Report;
+    const NAME: &'static str = "xdrguard JSON report";
+
+    fn syntax() -> Syntax {
+        Syntax::Json {
+            code: ReportCode::Json.into(),
+            help: REPORT_HELP,
+        }
+    }
+
+    fn codes() -> Codes {
+        Codes {
+            schema: ReportCode::Schema.into(),
+            shape: ReportCode::Shape.into(),
+        }
+    }
+
+    /// One diagnostic for the whole file: a report is written by a program, not by hand, so
+    /// the first problem says enough.
+    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
+        let v = &violations[0];
+        let more = match violations.len() {
+            1 => String::new(),
+            n => format!(" (and {} more problem(s))", n - 1),
+        };
+        let at = if v.pointer.is_empty() {
+            "/"
+        } else {
+            &v.pointer
+        };
+        vec![InputError::at(
+            ReportCode::Schema,
+            &doc.file,
             None,
             format!(
-                "not an xdrguard JSON report (schemas/report.schema.json): at `{}`: {}{}",
-                if v.pointer.is_empty() {
-                    "/"
-                } else {
-                    &v.pointer
-                },
-                v.message,
-                if violations.len() > 1 {
-                    format!(" (and {} more problem(s))", violations.len() - 1)
-                } else {
-                    String::new()
-                }
+                "not an {} ({}): at `{at}`: {}{more}",
+                Self::NAME,
+                Self::SCHEMA.path(),
+                v.message
             ),
-            "",
-            "pass a JSON report written by `xdrguard check --format json` (or audit)",
-        ));
-    }
-    serde_json::from_value(value).map_err(|e| {
-        InputError::at(
-            "xdrguard::report::shape",
-            &file,
-            None,
-            format!("not an xdrguard JSON report: {e}"),
-            "",
-            "pass a JSON report written by `xdrguard check --format json` (or audit)",
         )
-    })
+        .help(REPORT_HELP)]
+    }
+
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        InputError::at(
+            ReportCode::Shape,
+            &doc.file,
+            None,
+            format!("not an {}: {}", Self::NAME, e.message),
+        )
+        .help(REPORT_HELP)
+    }
 }
 
-/// Byte span of a 1-based line and column, for diagnostics.
-fn span_at(file: &SourceFile, line: usize, column: usize) -> Option<Span> {
-    if line == 0 {
-        return None;
-    }
-    let start: usize = file
-        .text
-        .split_inclusive('\n')
-        .take(line - 1)
-        .map(str::len)
-        .sum();
-    let offset = (start + column.saturating_sub(1)).min(file.text.len());
-    Some(Span { offset, len: 0 })
+/// Read a JSON report written by xdrguard (`--format json` or `--report json=…`).
+pub fn load_report(path: &Path) -> Result<Report, InputError> {
+    load::file(path, MAX_INPUT_BYTES, load::no_checks)
 }
 
 /// The failures of a baseline report, by fingerprint.

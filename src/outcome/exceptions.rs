@@ -5,9 +5,11 @@
 //! finding keeps its original status and evidence beside the exception; an expired exception
 //! stops waiving and the report says so.
 
-use crate::input::diagnostic::{InputError, SourceFile};
-use crate::input::schema;
-use crate::input::yaml::{self, Document};
+use crate::input::codes::ExceptionsCode;
+use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::Document;
 use crate::model::{Finding, Status, Waiver};
 use crate::policy::Catalog;
 use crate::report::Report;
@@ -97,73 +99,75 @@ struct RawException {
     expires: String,
 }
 
+impl Input for RawFile {
+    const SCHEMA: schema::Kind = schema::Kind::Exceptions;
+    const NAME: &'static str = "exceptions file";
+
+    fn codes() -> Codes {
+        Codes {
+            schema: ExceptionsCode::Schema.into(),
+            shape: ExceptionsCode::Shape.into(),
+        }
+    }
+
+    fn schema_help(v: &Violation) -> &'static str {
+        if v.pointer.ends_with("/scope") {
+            "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
+             (/subscriptions/…/workspaces/…), never a display name, which can change"
+        } else {
+            "each exception needs control, justification (10+ characters), owner and \
+             expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
+        }
+    }
+}
+
 impl Exceptions {
     /// Read and check an exceptions file against its schema and the catalog.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Exceptions, InputError> {
-        let doc = yaml::parse(SourceFile::read(path)?)?;
-        Self::from_document(&doc, catalog)
+        load::file(path, MAX_INPUT_BYTES, |doc, raw| {
+            Self::check(doc, raw, catalog)
+        })
     }
 
     /// Check a parsed document: schema, then meaning (known control IDs, real dates,
     /// no two entries for the same control and scope). All problems are returned together.
     pub fn from_document(doc: &Document, catalog: &Catalog) -> Result<Exceptions, InputError> {
-        let errors: Vec<InputError> = schema::validate(schema::Kind::Exceptions, &doc.value)
-            .into_iter()
-            .map(|v| {
-                let help = if v.pointer.ends_with("/scope") {
-                    "scope is an ID: the tenant ID (GUID) or the workspace resource ID \
-                     (/subscriptions/…/workspaces/…), never a display name, which can change"
-                } else {
-                    "each exception needs control, justification (10+ characters), owner and \
-                     expires (YYYY-MM-DD); scope, if any, is a tenant ID or a workspace resource ID"
-                };
-                doc.error_at_key(
-                    "xdrguard::outcome::exceptions::schema",
-                    &v.pointer,
-                    format!(
-                        "exceptions file does not match schemas/exceptions.schema.json: {}",
-                        v.message
-                    ),
-                    "here",
-                    help,
-                )
-            })
-            .collect();
-        if let Some(e) = InputError::many(errors) {
-            return Err(e);
-        }
-        let raw: RawFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
-            doc.error_at(
-                "xdrguard::outcome::exceptions::shape",
-                "",
-                format!("invalid exceptions file: {e}"),
-                "",
-                "",
-            )
-        })?;
+        load::document(doc, |doc, raw| Self::check(doc, raw, catalog)).map_err(load::merged)
+    }
+
+    /// The meaning of the entries: known control IDs, real dates, no two for one control and scope.
+    fn check(
+        doc: &Document,
+        raw: RawFile,
+        catalog: &Catalog,
+    ) -> Result<Exceptions, Vec<InputError>> {
         let mut errors = Vec::new();
         let mut entries: Vec<Exception> = Vec::new();
         for (i, r) in raw.exceptions.into_iter().enumerate() {
             let base = format!("/exceptions/{i}");
             if catalog.get(&r.control).is_none() {
-                errors.push(doc.error_at(
-                    "xdrguard::outcome::exceptions::unknown_control",
-                    &format!("{base}/control"),
-                    format!("unknown control ID `{}`", r.control),
-                    "not a control",
-                    "run `xdrguard controls` for the known IDs",
-                ));
+                errors.push(
+                    doc.error_at(
+                        ExceptionsCode::UnknownControl,
+                        &format!("{base}/control"),
+                        format!("unknown control ID `{}`", r.control),
+                    )
+                    .label("not a control")
+                    .help("run `xdrguard controls` for the known IDs"),
+                );
             }
             let expires = match NaiveDate::parse_from_str(&r.expires, "%Y-%m-%d") {
                 Ok(d) => d,
                 Err(e) => {
-                    errors.push(doc.error_at(
-                        "xdrguard::outcome::exceptions::date",
-                        &format!("{base}/expires"),
-                        format!("`{}` is not a date: {e}", r.expires),
-                        "not a date",
-                        "write the last day the exception applies as YYYY-MM-DD",
-                    ));
+                    errors.push(
+                        doc.error_at(
+                            ExceptionsCode::Date,
+                            &format!("{base}/expires"),
+                            format!("`{}` is not a date: {e}", r.expires),
+                        )
+                        .label("not a date")
+                        .help("write the last day the exception applies as YYYY-MM-DD"),
+                    );
                     continue;
                 }
             };
@@ -181,27 +185,31 @@ impl Exceptions {
                         == e.scope.as_deref().map(str::to_ascii_lowercase)
             };
             if let Some(j) = entries.iter().position(same_key) {
-                errors.push(doc.error_at(
-                    "xdrguard::outcome::exceptions::duplicate",
-                    &base,
-                    format!(
-                        "a second exception for {} with the same scope (the first is #{})",
-                        e.control,
-                        j + 1
+                errors.push(
+                    doc.error_at(
+                        ExceptionsCode::Duplicate,
+                        &base,
+                        format!(
+                            "a second exception for {} with the same scope (the first is #{})",
+                            e.control,
+                            j + 1
+                        ),
+                    )
+                    .label("duplicate")
+                    .help(
+                        "keep one entry per control and scope, so it is clear which expiry applies",
                     ),
-                    "duplicate",
-                    "keep one entry per control and scope, so it is clear which expiry applies",
-                ));
+                );
             }
             entries.push(e);
         }
-        match InputError::many(errors) {
-            Some(e) => Err(e),
-            None => Ok(Exceptions {
-                file: doc.file.path.clone(),
-                entries,
-            }),
+        if !errors.is_empty() {
+            return Err(errors);
         }
+        Ok(Exceptions {
+            file: doc.file.path.clone(),
+            entries,
+        })
     }
 
     /// Expired and soon-expiring entries, as `lint` reports them.

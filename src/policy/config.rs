@@ -1,8 +1,10 @@
 //! The user's configuration: per-control severity, params and on/off, keyed by control ID.
 
-use crate::input::diagnostic::{InputError, SourceFile};
-use crate::input::schema;
-use crate::input::yaml::{self, pointer_segment};
+use crate::input::codes::ConfigCode;
+use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::{pointer_segment, Document};
 use crate::model::Severity;
 use crate::policy::Catalog;
 use serde::Deserialize;
@@ -26,88 +28,101 @@ pub struct ControlOverride {
     pub enabled: Option<bool>,
 }
 
+impl Input for Config {
+    const SCHEMA: schema::Kind = schema::Kind::Config;
+    const NAME: &'static str = "config";
+
+    fn codes() -> Codes {
+        Codes {
+            schema: ConfigCode::Schema.into(),
+            shape: ConfigCode::Shape.into(),
+        }
+    }
+
+    fn schema_help(_: &Violation) -> &'static str {
+        "a config has one key, `controls`, mapping control IDs to severity, params and enabled"
+    }
+}
+
 impl Config {
     /// Read a config file and check it against the catalog: unknown IDs, unknown params,
     /// wrongly typed values and overrides of shared params are errors at their YAML node.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Config, InputError> {
-        let doc = yaml::parse(SourceFile::read(path)?)?;
-        let mut errors: Vec<InputError> = schema::validate(schema::Kind::Config, &doc.value)
-            .into_iter()
-            .map(|v| {
-                doc.error_at_key(
-                    "xdrguard::policy::config::schema",
-                    &v.pointer,
-                    format!("config does not match schemas/config.schema.json: {}", v.message),
-                    "here",
-                    "a config has one key, `controls`, mapping control IDs to severity, params and enabled",
-                )
-            })
-            .collect();
-        if !errors.is_empty() {
-            return Err(InputError::many(errors).expect("non-empty"));
-        }
-        let config: Config = serde_json::from_value(doc.value.clone()).map_err(|e| {
-            doc.error_at(
-                "xdrguard::policy::config::shape",
-                "",
-                format!("invalid config: {e}"),
-                "",
-                "",
-            )
-        })?;
-        for (id, o) in &config.controls {
+        load::file(path, MAX_INPUT_BYTES, |doc, config: Config| {
+            let errors = config.check(doc, catalog);
+            if errors.is_empty() {
+                Ok(config)
+            } else {
+                Err(errors)
+            }
+        })
+    }
+
+    /// What the schema cannot know: that each control and param exists and each value has
+    /// its param's type.
+    fn check(&self, doc: &Document, catalog: &Catalog) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        for (id, o) in &self.controls {
             let base = format!("/controls/{}", pointer_segment(id));
             let Some(control) = catalog.get(id) else {
-                errors.push(doc.error_at_key(
-                    "xdrguard::policy::config::unknown_control",
-                    &base,
-                    format!("unknown control ID `{id}`"),
-                    "not a control",
-                    "run `xdrguard controls` for the known IDs",
-                ));
+                errors.push(
+                    doc.error_at_key(
+                        ConfigCode::UnknownControl,
+                        &base,
+                        format!("unknown control ID `{id}`"),
+                    )
+                    .label("not a control")
+                    .help("run `xdrguard controls` for the known IDs"),
+                );
                 continue;
             };
             for (name, value) in &o.params {
                 let pointer = format!("{base}/params/{}", pointer_segment(name));
                 match control.policy.params.get(name) {
-                    None => errors.push(doc.error_at_key(
-                        "xdrguard::policy::config::unknown_param",
-                        &pointer,
-                        format!("control `{id}` has no param `{name}`"),
-                        "unknown param",
-                        format!(
+                    None => errors.push(
+                        doc.error_at_key(
+                            ConfigCode::UnknownParam,
+                            &pointer,
+                            format!("control `{id}` has no param `{name}`"),
+                        )
+                        .label("unknown param")
+                        .help(format!(
                             "params of {id}: {}",
                             if control.policy.params.is_empty() {
                                 "none".to_string()
                             } else {
                                 control.policy.params.keys().cloned().collect::<Vec<_>>().join(", ")
                             }
-                        ),
-                    )),
-                    Some(spec) if spec.shared_with.is_some() => errors.push(doc.error_at_key(
-                        "xdrguard::policy::config::shared_param",
-                        &pointer,
-                        format!("param `{name}` of `{id}` is shared"),
-                        "set it on its owner",
-                        format!("set `{name}` under `{}` instead; it applies to every control that shares it", spec.shared_with.as_deref().unwrap_or_default()),
-                    )),
+                        )),
+                    ),
+                    Some(spec) if spec.shared_with.is_some() => errors.push(
+                        doc.error_at_key(
+                            ConfigCode::SharedParam,
+                            &pointer,
+                            format!("param `{name}` of `{id}` is shared"),
+                        )
+                        .label("set it on its owner")
+                        .help(format!(
+                            "set `{name}` under `{}` instead; it applies to every control that shares it",
+                            spec.shared_with.as_deref().unwrap_or_default()
+                        )),
+                    ),
                     Some(spec) => {
                         if let Err(why) = spec.kind.check(value) {
-                            errors.push(doc.error_at(
-                                "xdrguard::policy::config::param_type",
-                                &pointer,
-                                format!("param `{name}` of `{id}`: {why}"),
-                                "wrong type",
-                                format!("default: {}", spec.default),
-                            ));
+                            errors.push(
+                                doc.error_at(
+                                    ConfigCode::ParamType,
+                                    &pointer,
+                                    format!("param `{name}` of `{id}`: {why}"),
+                                )
+                                .label("wrong type")
+                                .help(format!("default: {}", spec.default)),
+                            );
                         }
                     }
                 }
             }
         }
-        match InputError::many(errors) {
-            Some(e) => Err(e),
-            None => Ok(config),
-        }
+        errors
     }
 }

@@ -3,12 +3,13 @@
 
 use super::Policy;
 use crate::facts::{apis, SectionName};
+use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::schema;
-use crate::input::yaml::{self, Document};
+use crate::input::load::{self, At, Codes, Input, Shape};
+use crate::input::schema::{self, Violation};
+use crate::input::yaml::Document;
 use crate::policy::cel;
 use serde_json::Value;
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -128,78 +129,107 @@ impl Catalog {
 }
 
 /// Load policy files on every core: compiling CEL dominates start-up, and files are independent.
-/// Results keep the order of `sources`.
+/// Each worker takes the next file not yet taken, so one slow file does not hold up a whole
+/// share. Results keep the order of `sources`.
 fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(sources.len().max(1));
+        .min(sources.len());
     if workers <= 1 {
         return sources.into_iter().map(load_policy_file).collect();
     }
-    let chunk = sources.len().div_ceil(workers);
-    let mut chunks: Vec<Vec<SourceFile>> = Vec::new();
-    let mut rest = sources;
-    while !rest.is_empty() {
-        let tail = rest.split_off(chunk.min(rest.len()));
-        chunks.push(std::mem::replace(&mut rest, tail));
-    }
-    std::thread::scope(|s| {
-        let handles: Vec<_> = chunks
-            .into_iter()
-            .map(|c| s.spawn(move || c.into_iter().map(load_policy_file).collect::<Vec<_>>()))
+    let queue = std::sync::Mutex::new(sources.into_iter().enumerate());
+    let next = || queue.lock().expect("no worker panics").next();
+    let mut loaded: Vec<(usize, Result<Control, Vec<InputError>>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                s.spawn(|| {
+                    std::iter::from_fn(next)
+                        .map(|(i, file)| (i, load_policy_file(file)))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
             .flat_map(|h| h.join().expect("policy loading does not panic"))
             .collect()
-    })
+    });
+    loaded.sort_unstable_by_key(|(i, _)| *i);
+    loaded.into_iter().map(|(_, r)| r).collect()
+}
+
+impl Input for Policy {
+    const SCHEMA: schema::Kind = schema::Kind::Policy;
+    const NAME: &'static str = "policy";
+    const VIOLATION_AT: At = At::Value;
+
+    fn codes() -> Codes {
+        Codes {
+            schema: PolicyCode::Schema.into(),
+            shape: PolicyCode::Shape.into(),
+        }
+    }
+
+    fn schema_help(_: &Violation) -> &'static str {
+        "see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example"
+    }
+
+    /// At the node serde stopped at: a policy is long, the root would say little.
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        doc.error_at(
+            PolicyCode::Shape,
+            &e.pointer,
+            format!("invalid policy: {}", e.message),
+        )
+        .label("here")
+    }
+}
+
+/// A policy's compiled expressions.
+struct Programs {
+    applies_when: Option<::cel::Program>,
+    violations: ::cel::Program,
+    notes: Option<::cel::Program>,
 }
 
 /// Parse, validate and compile one policy file.
 pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
-    let doc = yaml::parse(file).map_err(|e| vec![e])?;
-    let violations = schema::validate(schema::Kind::Policy, &doc.value);
-    if !violations.is_empty() {
-        return Err(violations
-            .into_iter()
-            .map(|v| {
-                doc.error_at(
-                    "xdrguard::policy::schema",
-                    &v.pointer,
-                    format!("policy does not match schemas/policy.schema.json: {}", v.message),
-                    "here",
-                    "see the policy format in the README, or run `xdrguard explain` on a shipped policy for an example",
-                )
-            })
-            .collect());
-    }
-    let mut errors = Vec::new();
-    let value = known_reads(&doc, &mut errors);
-    let policy: Policy = serde_path_to_error::deserialize(&*value).map_err(|e| {
-        let pointer = path_to_pointer(e.path());
-        vec![doc.error_at(
-            "xdrguard::policy::shape",
-            &pointer,
-            format!("invalid policy: {}", e.inner()),
-            "here",
-            "",
-        )]
+    let (doc, (policy, programs)) = load::source(file, |doc, policy: Policy| {
+        let programs = check(doc, &policy)?;
+        Ok((policy, programs))
     })?;
-    check_params(&doc, &policy, &mut errors);
-    check_reads(&doc, &policy, &mut errors);
-    check_templates(&doc, &policy, &mut errors);
+    Ok(Control {
+        file: doc.file.path.clone(),
+        policy,
+        doc,
+        applies_when: programs.applies_when,
+        violations: programs.violations,
+        notes: programs.notes,
+    })
+}
+
+/// What the schema cannot know about a policy: params, reads and templates are consistent
+/// and its expressions compile. Every problem is returned together.
+fn check(doc: &Document, policy: &Policy) -> Result<Programs, Vec<InputError>> {
+    let mut errors = Vec::new();
+    check_params(doc, policy, &mut errors);
+    check_reads(doc, policy, &mut errors);
+    check_templates(doc, policy, &mut errors);
     let mut compile = |pointer: &str, src: &str| -> Option<::cel::Program> {
         match cel::compile(src) {
             Ok(p) => Some(p),
             Err(e) => {
-                errors.push(InputError::at(
-                    "xdrguard::policy::expression",
-                    &doc.file,
-                    locate_in_node(&doc, pointer, src, e.line, e.column),
-                    format!("CEL expression does not compile: {}", e.message),
-                    "here",
-                    "policy conditions are CEL (https://cel.dev); check brackets, quotes and operators",
-                ));
+                errors.push(
+                    InputError::at(
+                        PolicyCode::Expression,
+                        &doc.file,
+                        locate_in_node(doc, pointer, src, e.line, e.column),
+                        format!("CEL expression does not compile: {}", e.message),
+                    )
+                    .label("here")
+                    .help("policy conditions are CEL (https://cel.dev); check brackets, quotes and operators"),
+                );
                 None
             }
         }
@@ -210,37 +240,18 @@ pub fn load_policy_file(file: SourceFile) -> Result<Control, Vec<InputError>> {
         .map(|s| compile("/applies_when", s));
     let violations = compile("/violations", &policy.violations);
     let notes = policy.notes.as_deref().map(|s| compile("/notes", s));
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let (Some(violations), Some(applies_when), Some(notes)) = (
+    match (
         violations,
         applies_when.map_or(Some(None), |p| p.map(Some)),
         notes.map_or(Some(None), |p| p.map(Some)),
-    ) else {
-        unreachable!("compile errors were returned above");
-    };
-    Ok(Control {
-        file: doc.file.path.clone(),
-        policy,
-        doc,
-        applies_when,
-        violations,
-        notes,
-    })
-}
-
-fn path_to_pointer(path: &serde_path_to_error::Path) -> String {
-    use serde_path_to_error::Segment;
-    let mut p = String::new();
-    for seg in path.iter() {
-        match seg {
-            Segment::Seq { index } => p.push_str(&format!("/{index}")),
-            Segment::Map { key } => p.push_str(&format!("/{}", yaml::pointer_segment(key))),
-            Segment::Enum { .. } | Segment::Unknown => {}
-        }
+    ) {
+        (Some(violations), Some(applies_when), Some(notes)) if errors.is_empty() => Ok(Programs {
+            applies_when,
+            violations,
+            notes,
+        }),
+        _ => Err(errors),
     }
-    p
 }
 
 fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
@@ -249,53 +260,24 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
             continue;
         }
         if let Err(why) = spec.kind.check(&spec.default) {
-            errors.push(doc.error_at(
-                "xdrguard::policy::param_type",
-                &format!("/params/{name}/default"),
-                format!("default of param `{name}` does not match its declared type: {why}"),
-                "this default",
-                format!("make the default a {} or change `type`", spec.kind.as_str()),
-            ));
+            errors.push(
+                doc.error_at(
+                    PolicyCode::ParamType,
+                    &format!("/params/{name}/default"),
+                    format!("default of param `{name}` does not match its declared type: {why}"),
+                )
+                .label("this default")
+                .help(format!(
+                    "make the default a {} or change `type`",
+                    spec.kind.as_str()
+                )),
+            );
         }
     }
 }
 
 /// Every `facts.X` an expression reads must be a known section listed in `reads`,
 /// so a section that could not be collected makes the control `error`, never `pass`.
-/// `reads` become section names when the policy is deserialised; an unknown name is reported
-/// here and left out, so the rest of the policy still loads and reports its own problems.
-fn known_reads<'a>(doc: &'a Document, errors: &mut Vec<InputError>) -> Cow<'a, Value> {
-    let unknown: Vec<usize> = listed_reads(doc)
-        .iter()
-        .enumerate()
-        .filter(|(_, r)| r.parse::<SectionName>().is_err())
-        .map(|(i, _)| i)
-        .collect();
-    if unknown.is_empty() {
-        return Cow::Borrowed(&doc.value);
-    }
-    let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name.as_str()).collect();
-    let mut value = doc.value.clone();
-    if let Some(Value::Array(reads)) = value.get_mut("reads") {
-        for &i in &unknown {
-            errors.push(doc.error_at(
-                "xdrguard::policy::unknown_section",
-                &format!("/reads/{i}"),
-                format!(
-                    "`{}` is not a facts section",
-                    reads[i].as_str().unwrap_or_default()
-                ),
-                "unknown section",
-                format!("known sections: {}", known.join(", ")),
-            ));
-        }
-        for &i in unknown.iter().rev() {
-            reads.remove(i);
-        }
-    }
-    Cow::Owned(value)
-}
-
 /// The names `reads` lists, as written (strings, by the schema).
 fn listed_reads(doc: &Document) -> Vec<&str> {
     doc.value
@@ -306,7 +288,22 @@ fn listed_reads(doc: &Document) -> Vec<&str> {
 }
 
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
+    // `reads` as written: the typed list leaves out names that are not sections.
     let listed = listed_reads(doc);
+    for (i, r) in listed.iter().enumerate() {
+        if r.parse::<SectionName>().is_err() {
+            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name.as_str()).collect();
+            errors.push(
+                doc.error_at(
+                    PolicyCode::UnknownSection,
+                    &format!("/reads/{i}"),
+                    format!("`{r}` is not a facts section"),
+                )
+                .label("unknown section")
+                .help(format!("known sections: {}", known.join(", "))),
+            );
+        }
+    }
     let exprs = [
         ("/violations", Some(policy.violations.as_str())),
         ("/applies_when", policy.applies_when.as_deref()),
@@ -316,13 +313,15 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
             if !listed.contains(&name.as_str()) {
-                errors.push(doc.error_at(
-                    "xdrguard::policy::undeclared_read",
-                    pointer,
-                    format!("expression reads `facts.{name}` but `reads` does not list `{name}`"),
-                    "reads an undeclared section",
-                    format!("add `{name}` to `reads` so the control is `error` when that section could not be collected"),
-                ));
+                errors.push(
+                    doc.error_at(
+                        PolicyCode::UndeclaredRead,
+                        pointer,
+                        format!("expression reads `facts.{name}` but `reads` does not list `{name}`"),
+                    )
+                    .label("reads an undeclared section")
+                    .help(format!("add `{name}` to `reads` so the control is `error` when that section could not be collected")),
+                );
             }
         }
     }
@@ -370,13 +369,15 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
     }
     for (pointer, text) in texts {
         if let Err(e) = crate::policy::template::check(text) {
-            errors.push(doc.error_at(
-                "xdrguard::policy::template",
-                &pointer,
-                format!("template does not compile: {e}"),
-                "here",
-                "messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}",
-            ));
+            errors.push(
+                doc.error_at(
+                    PolicyCode::Template,
+                    &pointer,
+                    format!("template does not compile: {e}"),
+                )
+                .label("here")
+                .help("messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}"),
+            );
         }
     }
 }
@@ -407,61 +408,96 @@ fn locate_in_node(
     }
 }
 
-/// Check IDs are unique and `depends_on` is known and acyclic; return dependency order
-/// (stage, then ID, among what is ready).
+/// Check IDs are unique and `depends_on` and `shared_with` are known and acyclic; return
+/// dependency order (stage, then ID, among what is ready).
 fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
-    let mut errors = Vec::new();
-    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, c) in controls.iter().enumerate() {
-        if let Some(&j) = by_id.get(&c.policy.id) {
-            errors.push(c.doc.error_at(
-                "xdrguard::policy::duplicate_id",
-                "/id",
-                format!("control ID `{}` is also defined in {}", c.policy.id, controls[j].file),
-                "duplicate ID",
-                "IDs are unique; to change a shipped control's severity or params use --config, to replace it give yours a new ID",
-            ));
-        } else {
-            by_id.insert(c.policy.id.clone(), i);
-        }
-    }
+    let (by_id, mut errors) = index_by_id(&controls);
     for c in &controls {
-        for (k, dep) in c.policy.depends_on.iter().enumerate() {
-            if !by_id.contains_key(dep) {
-                errors.push(c.doc.error_at(
-                    "xdrguard::policy::unknown_dependency",
-                    &format!("/depends_on/{k}"),
-                    format!("`{}` depends on unknown control `{dep}`", c.policy.id),
-                    "unknown control",
-                    "run `xdrguard controls` for the known IDs",
-                ));
-            }
-        }
-        for (name, spec) in &c.policy.params {
-            if let Some(owner) = &spec.shared_with {
-                let ok = by_id.get(owner).map(|&j| {
-                    controls[j]
-                        .policy
-                        .params
-                        .get(name)
-                        .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
-                });
-                if ok != Some(true) {
-                    errors.push(c.doc.error_at(
-                        "xdrguard::policy::shared_param",
-                        &format!("/params/{name}/shared_with"),
-                        format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str()),
-                        "here",
-                        "shared_with names the control that owns the parameter",
-                    ));
-                }
-            }
-        }
+        check_dependencies(c, &by_id, &mut errors);
+        check_shared_params(c, &controls, &by_id, &mut errors);
     }
     if !errors.is_empty() {
         return Err(errors);
     }
-    // Kahn's algorithm, picking the smallest (stage, id) ready control each time.
+    let sequence = dependency_order(&controls, &by_id).map_err(|e| vec![e])?;
+    let mut slots: Vec<Option<Control>> = controls.into_iter().map(Some).collect();
+    Ok(sequence
+        .into_iter()
+        .map(|i| slots[i].take().expect("each once"))
+        .collect())
+}
+
+/// Control ID → its index; a second control with the same ID is an error at its `id`.
+fn index_by_id(controls: &[Control]) -> (BTreeMap<String, usize>, Vec<InputError>) {
+    let mut errors = Vec::new();
+    let mut by_id: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, c) in controls.iter().enumerate() {
+        if let Some(&j) = by_id.get(&c.policy.id) {
+            errors.push(
+                c.doc
+                    .error_at(
+                        PolicyCode::DuplicateId,
+                        "/id",
+                        format!("control ID `{}` is also defined in {}", c.policy.id, controls[j].file),
+                    )
+                    .label("duplicate ID")
+                    .help("IDs are unique; to change a shipped control's severity or params use --config, to replace it give yours a new ID"),
+            );
+        } else {
+            by_id.insert(c.policy.id.clone(), i);
+        }
+    }
+    (by_id, errors)
+}
+
+fn check_dependencies(c: &Control, by_id: &BTreeMap<String, usize>, errors: &mut Vec<InputError>) {
+    for (k, dep) in c.policy.depends_on.iter().enumerate() {
+        if !by_id.contains_key(dep) {
+            errors.push(
+                c.doc
+                    .error_at(
+                        PolicyCode::UnknownDependency,
+                        &format!("/depends_on/{k}"),
+                        format!("`{}` depends on unknown control `{dep}`", c.policy.id),
+                    )
+                    .label("unknown control")
+                    .help("run `xdrguard controls` for the known IDs"),
+            );
+        }
+    }
+}
+
+/// A shared param names an owner that declares, and does not itself share, a param of the
+/// same name and type.
+fn check_shared_params(
+    c: &Control,
+    controls: &[Control],
+    by_id: &BTreeMap<String, usize>,
+    errors: &mut Vec<InputError>,
+) {
+    for (name, spec) in &c.policy.params {
+        let Some(owner) = &spec.shared_with else {
+            continue;
+        };
+        let ok = by_id.get(owner).is_some_and(|&j| {
+            controls[j]
+                .policy
+                .params
+                .get(name)
+                .is_some_and(|p| p.shared_with.is_none() && p.kind == spec.kind)
+        });
+        if !ok {
+            errors.push(c.doc.error_at(PolicyCode::SharedParam, &format!("/params/{name}/shared_with"), format!("param `{name}` is shared with `{owner}`, which does not declare a `{name}` of type {}", spec.kind.as_str())).label("here").help("shared_with names the control that owns the parameter"));
+        }
+    }
+}
+
+/// Kahn's algorithm, picking the smallest (stage, id) ready control each time: indices of
+/// `controls` with each after what it depends on, or the error of a cycle.
+fn dependency_order(
+    controls: &[Control],
+    by_id: &BTreeMap<String, usize>,
+) -> Result<Vec<usize>, InputError> {
     let n = controls.len();
     let mut indegree: Vec<usize> = controls.iter().map(|c| c.policy.depends_on.len()).collect();
     let mut dependants: HashMap<usize, Vec<usize>> = HashMap::new();
@@ -472,11 +508,11 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
     }
     let key = |i: usize| (controls[i].policy.stage, controls[i].policy.id.clone());
     let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
-    let mut out_idx = Vec::with_capacity(n);
+    let mut sequence = Vec::with_capacity(n);
     while !ready.is_empty() {
         ready.sort_by_key(|&i| std::cmp::Reverse(key(i)));
         let i = ready.pop().expect("non-empty");
-        out_idx.push(i);
+        sequence.push(i);
         for &j in dependants.get(&i).map(Vec::as_slice).unwrap_or(&[]) {
             indegree[j] -= 1;
             if indegree[j] == 0 {
@@ -484,25 +520,23 @@ fn order(controls: Vec<Control>) -> Result<Vec<Control>, Vec<InputError>> {
             }
         }
     }
-    if out_idx.len() < n {
+    if sequence.len() < n {
         let stuck: Vec<&Control> = (0..n)
-            .filter(|i| !out_idx.contains(i))
+            .filter(|i| !sequence.contains(i))
             .map(|i| &controls[i])
             .collect();
         let ids: Vec<&str> = stuck.iter().map(|c| c.policy.id.as_str()).collect();
-        return Err(vec![stuck[0].doc.error_at(
-            "xdrguard::policy::dependency_cycle",
-            "/depends_on",
-            format!("dependency cycle among {}", ids.join(", ")),
-            "part of a cycle",
-            "remove one of the depends_on entries",
-        )]);
+        return Err(stuck[0]
+            .doc
+            .error_at(
+                PolicyCode::DependencyCycle,
+                "/depends_on",
+                format!("dependency cycle among {}", ids.join(", ")),
+            )
+            .label("part of a cycle")
+            .help("remove one of the depends_on entries"));
     }
-    let mut slots: Vec<Option<Control>> = controls.into_iter().map(Some).collect();
-    Ok(out_idx
-        .into_iter()
-        .map(|i| slots[i].take().expect("each once"))
-        .collect())
+    Ok(sequence)
 }
 
 #[cfg(test)]
@@ -515,7 +549,7 @@ mod tests {
     fn unknown_reads_are_reported_with_the_rest() {
         let text = "id: ACME-T-01\ntitle: t\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [alert_rules, alert_rulez]\nviolations: |\n  facts.alert_rulez.map(r, r) + facts.tables\nmessages:\n  pass: ok\n  fail: bad\nremediation:\n  summary: s\n  steps:\n    - note: n\n  docs: [https://learn.microsoft.com/]\n";
         let errors = load_policy_file(SourceFile::new("p.yaml", text)).unwrap_err();
-        let codes: Vec<&str> = errors.iter().map(|e| e.code.as_str()).collect();
+        let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
         assert_eq!(
             codes,
             [

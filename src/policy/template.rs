@@ -34,6 +34,14 @@ pub fn render(text: &str, ctx: &serde_json::Value) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Marker that a template failed to render; `xdrguard test` fails any case whose finding has it.
+pub const TEMPLATE_ERROR: &str = "[template error:";
+
+/// Render, or show the raw text with the error beside it: a policy bug must be visible.
+pub fn render_or_flag(text: &str, ctx: &serde_json::Value) -> String {
+    render(text, ctx).unwrap_or_else(|e| format!("{text} {TEMPLATE_ERROR} {e}]"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,15 +1,21 @@
 //! Policy test cases, as `opa test` / `conftest verify` run them: a case is a base facts
 //! document + a JSON merge patch + the expected status (and evidence) of one control.
+//!
+//! This module prepares each case (patched facts, params, profile) and judges the findings;
+//! the evaluator that makes them is the caller's, so policy/ does not depend on eval/.
+//! Nothing is printed here: the results go back to `xdrguard test`.
 
-use crate::eval::{self, Profile};
 use crate::facts::FactsDocument;
-use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::codes::TestCode;
+use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input};
 use crate::input::schema;
-use crate::input::yaml::{self, Document};
-use crate::model::Status;
+use crate::input::yaml::Document;
+use crate::model::{Finding, Profile, Status};
 use crate::policy::config::{Config, ControlOverride};
-use crate::policy::load::policy_files;
-use crate::policy::Catalog;
+use crate::policy::load::{policy_files, Control};
+use crate::policy::template::TEMPLATE_ERROR;
+use crate::policy::{Catalog, ValidConfig};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -33,8 +39,9 @@ struct Case {
     ops: Option<json_patch::Patch>,
     #[serde(default)]
     params: serde_json::Map<String, serde_json::Value>,
+    /// A typo is an error at its line (the schema lists the profiles), never a silent `full`.
     #[serde(default)]
-    profile: Option<String>,
+    profile: Profile,
     expect: Status,
     #[serde(default)]
     evidence: Option<Vec<String>>,
@@ -46,147 +53,197 @@ struct Case {
     notes_contains: Option<String>,
 }
 
-/// Outcome of running a folder of cases.
-#[derive(Debug, Default)]
-pub struct Outcome {
-    pub passed: usize,
-    pub failed: Vec<String>,
-    /// `CONTROL:status` for every passing case, to check each control has pass and fail cases.
-    pub covered: BTreeSet<String>,
+/// The evaluator a run of cases uses: `xdrguard::eval::evaluate`.
+pub type Evaluate<'e> = &'e dyn Fn(&Catalog, &ValidConfig, &FactsDocument, Profile) -> Vec<Finding>;
+
+/// The result of one case.
+#[derive(Debug, Clone)]
+pub struct CaseResult {
+    /// `FILE CONTROL: name`.
+    pub label: String,
+    pub control: String,
+    pub expect: Status,
+    /// What did not match; empty when the case passed.
+    pub problems: Vec<String>,
 }
 
-/// Run every case file in `dir` against `catalog`.
+impl CaseResult {
+    pub fn passed(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Outcome of running a folder of cases: every case's result, in file and case order.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub cases: Vec<CaseResult>,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| c.passed())
+    }
+
+    pub fn failed(&self) -> impl Iterator<Item = &CaseResult> {
+        self.cases.iter().filter(|c| !c.passed())
+    }
+
+    /// Whether a passing case expects `status` of `control` (each control needs pass and fail cases).
+    pub fn covers(&self, control: &str, status: Status) -> bool {
+        self.passed()
+            .any(|c| c.control == control && c.expect == status)
+    }
+}
+
+/// Run every case file in `dir` against `catalog`, evaluating with `evaluate`.
 pub fn run_dir(
     catalog: &Catalog,
     dir: &Path,
     only: Option<&str>,
-    verbose: bool,
+    evaluate: Evaluate,
 ) -> Result<Outcome, InputError> {
-    let mut outcome = Outcome::default();
     let files = policy_files(dir)?;
     if files.is_empty() {
         return Err(InputError::plain(
-            "xdrguard::test::none",
+            TestCode::None,
             format!("{}: no test files (*.yaml)", dir.display()),
-            "write cases as in tests/policies/ of the xdrguard repository",
-        ));
+        )
+        .help("write cases as in tests/policies/ of the xdrguard repository"));
     }
+    let mut outcome = Outcome::default();
     for path in files {
-        let doc = yaml::parse(SourceFile::read(&path)?)?;
-        run_file(catalog, &path, &doc, only, verbose, &mut outcome)?;
+        let source = SourceFile::read_at_most(&path, MAX_INPUT_BYTES)?;
+        let (doc, file): (Document, TestFile) =
+            load::source(source, load::no_checks).map_err(load::merged)?;
+        let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
+        let base = serde_json::to_value(FactsDocument::load(&base_path)?).expect("facts serialise");
+        for (i, case) in file.cases.iter().enumerate() {
+            if only.is_some_and(|o| o != case.control) {
+                continue;
+            }
+            let at = format!("/cases/{i}");
+            let control = known_control(catalog, &doc, &at, case)?;
+            let facts = patched_facts(&doc, &at, &base_path, &base, case)?;
+            let config = case_config(&doc, &at, control, case)?;
+            let findings = evaluate(
+                catalog,
+                &ValidConfig::resolve(catalog, &config),
+                &facts,
+                case.profile,
+            );
+            let finding = findings
+                .iter()
+                .find(|f| f.control == case.control)
+                .expect("control evaluated");
+            outcome.cases.push(CaseResult {
+                label: format!("{} {}: {}", path.display(), case.control, case.name),
+                control: case.control.clone(),
+                expect: case.expect,
+                problems: case.judge(finding),
+            });
+        }
     }
     Ok(outcome)
 }
 
-fn run_file(
-    catalog: &Catalog,
-    path: &Path,
-    doc: &Document,
-    only: Option<&str>,
-    verbose: bool,
-    outcome: &mut Outcome,
-) -> Result<(), InputError> {
-    let errs: Vec<InputError> = schema::validate(schema::Kind::PolicyTest, &doc.value)
-        .into_iter()
-        .map(|v| {
-            doc.error_at_key(
-                "xdrguard::test::schema",
-                &v.pointer,
-                format!(
-                    "test file does not match schemas/policy-test.schema.json: {}",
-                    v.message
-                ),
-                "here",
-                "",
-            )
-        })
-        .collect();
-    if let Some(e) = InputError::many(errs) {
-        return Err(e);
+impl Input for TestFile {
+    const SCHEMA: schema::Kind = schema::Kind::PolicyTest;
+    const NAME: &'static str = "test file";
+
+    fn codes() -> Codes {
+        Codes {
+            schema: TestCode::Schema.into(),
+            shape: TestCode::Shape.into(),
+        }
     }
-    let file: TestFile = serde_json::from_value(doc.value.clone()).map_err(|e| {
+}
+
+fn known_control<'c>(
+    catalog: &'c Catalog,
+    doc: &Document,
+    at: &str,
+    case: &Case,
+) -> Result<&'c Control, InputError> {
+    catalog.get(&case.control).ok_or_else(|| {
         doc.error_at(
-            "xdrguard::test::shape",
-            "",
-            format!("invalid test file: {e}"),
-            "",
-            "",
+            TestCode::UnknownControl,
+            &format!("{at}/control"),
+            format!("unknown control `{}`", case.control),
         )
-    })?;
-    let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
-    let base = FactsDocument::load(&base_path)?;
-    let base_json = serde_json::to_value(&base).expect("facts serialise");
-    for (i, case) in file.cases.iter().enumerate() {
-        if only.is_some_and(|o| o != case.control) {
-            continue;
-        }
-        let at = format!("/cases/{i}");
-        let Some(control) = catalog.get(&case.control) else {
-            return Err(doc.error_at(
-                "xdrguard::test::unknown_control",
-                &format!("{at}/control"),
-                format!("unknown control `{}`", case.control),
-                "not a control",
-                "run `xdrguard controls`",
-            ));
-        };
-        let mut facts_json = base_json.clone();
-        if let Some(p) = &case.patch {
-            json_patch::merge(&mut facts_json, p);
-        }
-        if let Some(ops) = &case.ops {
-            json_patch::patch(&mut facts_json, ops).map_err(|e| {
-                doc.error_at(
-                    "xdrguard::test::ops",
-                    &format!("{at}/ops"),
-                    format!("JSON Patch does not apply to the base facts: {e}"),
-                    "here",
-                    "ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}",
+        .label("not a control")
+        .help("run `xdrguard controls`")
+    })
+}
+
+/// The base facts with the case's merge patch, then its JSON Patch ops, applied.
+fn patched_facts(
+    doc: &Document,
+    at: &str,
+    base_path: &Path,
+    base: &serde_json::Value,
+    case: &Case,
+) -> Result<FactsDocument, InputError> {
+    let mut facts_json = base.clone();
+    if let Some(p) = &case.patch {
+        json_patch::merge(&mut facts_json, p);
+    }
+    if let Some(ops) = &case.ops {
+        json_patch::patch(&mut facts_json, ops).map_err(|e| {
+            doc.error_at(
+                TestCode::Ops,
+                &format!("{at}/ops"),
+                format!("JSON Patch does not apply to the base facts: {e}"),
+            )
+            .label("here")
+            .help("ops are RFC 6902 operations: {op: replace, path: /sections/…, value: …}")
+        })?;
+    }
+    FactsDocument::parse(SourceFile::new(
+        format!("{} (case {:?} patched)", base_path.display(), case.name),
+        serde_json::to_string_pretty(&facts_json).expect("serialises"),
+    ))
+}
+
+/// The case's params as a config; a shared param is set on its owner, as a user would.
+fn case_config(
+    doc: &Document,
+    at: &str,
+    control: &Control,
+    case: &Case,
+) -> Result<Config, InputError> {
+    let mut config = Config::default();
+    for (name, v) in &case.params {
+        let Some(spec) = control.policy.params.get(name) else {
+            return Err(doc
+                .error_at_key(
+                    TestCode::UnknownParam,
+                    &format!("{at}/params/{name}"),
+                    format!("`{}` has no param `{name}`", case.control),
                 )
-            })?;
-        }
-        let facts = FactsDocument::parse(SourceFile::new(
-            format!("{} (case {:?} patched)", base_path.display(), case.name),
-            serde_json::to_string_pretty(&facts_json).expect("serialises"),
-        ))?;
-        let mut config = Config::default();
-        if !case.params.is_empty() {
-            for (name, v) in &case.params {
-                let Some(spec) = control.policy.params.get(name) else {
-                    return Err(doc.error_at_key(
-                        "xdrguard::test::unknown_param",
-                        &format!("{at}/params/{name}"),
-                        format!("`{}` has no param `{name}`", case.control),
-                        "unknown param",
-                        "",
-                    ));
-                };
-                let owner = spec
-                    .shared_with
-                    .clone()
-                    .unwrap_or_else(|| case.control.clone());
-                config
-                    .controls
-                    .entry(owner)
-                    .or_insert_with(ControlOverride::default)
-                    .params
-                    .insert(name.clone(), v.clone());
-            }
-        }
-        let profile = match case.profile.as_deref() {
-            Some("pre-onboarding") => Profile::PreOnboarding,
-            _ => Profile::Full,
+                .label("unknown param"));
         };
-        let findings = eval::evaluate(catalog, &config, &facts, profile);
-        let f = findings
-            .iter()
-            .find(|f| f.control == case.control)
-            .expect("control evaluated");
+        let owner = spec
+            .shared_with
+            .clone()
+            .unwrap_or_else(|| case.control.clone());
+        config
+            .controls
+            .entry(owner)
+            .or_insert_with(ControlOverride::default)
+            .params
+            .insert(name.clone(), v.clone());
+    }
+    Ok(config)
+}
+
+impl Case {
+    /// What about `f` does not match the case's expectations.
+    fn judge(&self, f: &Finding) -> Vec<String> {
         let mut problems = Vec::new();
-        if f.status != case.expect {
+        if f.status != self.expect {
             problems.push(format!(
                 "expected {}, got {} ({}{})",
-                case.expect,
+                self.expect,
                 f.status,
                 f.message,
                 f.reason
@@ -196,48 +253,34 @@ fn run_file(
                     .unwrap_or_default()
             ));
         }
-        if let Some(want) = &case.evidence {
+        if let Some(want) = &self.evidence {
             let want: BTreeSet<&str> = want.iter().map(String::as_str).collect();
             let got: BTreeSet<&str> = f.evidence.iter().map(|e| e.id.as_str()).collect();
             if want != got {
                 problems.push(format!("evidence: expected {want:?}, got {got:?}"));
             }
         }
-        if let Some(s) = &case.reason_contains {
+        if let Some(s) = &self.reason_contains {
             if !f.reason.as_deref().unwrap_or_default().contains(s.as_str()) {
                 problems.push(format!("reason {:?} does not contain {s:?}", f.reason));
             }
         }
-        if let Some(s) = &case.message_contains {
+        if let Some(s) = &self.message_contains {
             if !f.message.contains(s.as_str()) {
                 problems.push(format!("message {:?} does not contain {s:?}", f.message));
             }
         }
-        if let Some(s) = &case.notes_contains {
+        if let Some(s) = &self.notes_contains {
             if !f.notes.iter().any(|n| n.contains(s.as_str())) {
                 problems.push(format!("notes {:?} do not contain {s:?}", f.notes));
             }
         }
         let rendered = serde_json::to_string(f).expect("finding serialises");
-        if rendered.contains(eval::TEMPLATE_ERROR) {
+        if rendered.contains(TEMPLATE_ERROR) {
             problems.push(format!(
                 "a message or remediation template failed to render: {rendered}"
             ));
         }
-        let label = format!("{} {}: {}", path.display(), case.control, case.name);
-        if problems.is_empty() {
-            outcome.passed += 1;
-            outcome
-                .covered
-                .insert(format!("{}:{}", case.control, case.expect));
-            if verbose {
-                println!("ok     {label}");
-            }
-        } else {
-            outcome
-                .failed
-                .push(format!("{label}\n       {}", problems.join("\n       ")));
-        }
+        problems
     }
-    Ok(())
 }

@@ -193,3 +193,66 @@ fn usage_errors_exit_3_and_help_exits_0() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("Exit codes"), "{help}");
 }
+
+/// A named pipe at `dir/name` fed `text` by a thread (a pipe reports size 0, so only a read
+/// with a limit can refuse one that is too large).
+#[cfg(unix)]
+fn fifo(dir: &Path, name: &str, text: Vec<u8>) -> (String, std::thread::JoinHandle<()>) {
+    let p = dir.join(name);
+    let made = std::process::Command::new("mkfifo")
+        .arg(&p)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let writer = {
+        let p = p.clone();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut f = std::fs::OpenOptions::new().write(true).open(p).unwrap();
+            // The reader stops early on an oversized input: a broken pipe is expected.
+            let _ = f.write_all(&text);
+        })
+    };
+    (p.display().to_string(), writer)
+}
+
+#[cfg(unix)]
+#[test]
+fn config_from_a_pipe_is_read_and_checked() {
+    let d = tempfile::tempdir().unwrap();
+    let (p, writer) = fifo(
+        d.path(),
+        "c.yaml",
+        b"controls:\n  XDR-NOPE-99:\n    severity: high\n".to_vec(),
+    );
+    let err = expect_bad_input(&["controls", "--config", &p]);
+    writer.join().unwrap();
+    assert!(err.contains("c.yaml:2:3"), "{err}");
+    assert!(err.contains("unknown control ID `XDR-NOPE-99`"), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn an_endless_pipe_is_refused_at_the_limit() {
+    let d = tempfile::tempdir().unwrap();
+    let mut text = b"controls: {}\n".to_vec();
+    text.resize(17 * 1024 * 1024, b'#');
+    let (p, writer) = fifo(d.path(), "big.yaml", text);
+    let err = expect_bad_input(&["controls", "--config", &p]);
+    writer.join().unwrap();
+    assert!(err.contains("more than 16777216 bytes"), "{err}");
+    assert!(err.contains("at most"), "{err}");
+}
+
+#[test]
+fn every_problem_of_an_exceptions_file_is_named_at_once() {
+    let d = tempfile::tempdir().unwrap();
+    let entry = "  - control: XDR-NOPE-99\n    justification: accepted by the CISO\n    owner: soc\n    expires: 2026-12-31\n";
+    let f = write(d.path(), "x.yaml", &format!("exceptions:\n{entry}{entry}"));
+    let err = expect_bad_input(&["lint", &f]);
+    assert!(err.contains("x.yaml:2:14"), "{err}");
+    assert!(err.contains("unknown control ID `XDR-NOPE-99`"), "{err}");
+    assert!(err.contains("x.yaml:6:5"), "{err}");
+    assert!(err.contains("a second exception for XDR-NOPE-99"), "{err}");
+    assert!(err.contains("lint: 3 problem(s) in 1 file(s)"), "{err}");
+}

@@ -7,6 +7,7 @@ use assert_cmd::Command;
 use common::{statuses, CONTROLS};
 use serde_json::Value;
 use xdrguard::input::schema::{self, Kind};
+use xdrguard::model::Status;
 
 fn xdrguard() -> Command {
     let mut c = Command::cargo_bin("xdrguard").unwrap();
@@ -307,14 +308,18 @@ fn every_shipped_policy_has_passing_and_failing_test_cases() {
         &catalog,
         std::path::Path::new("tests/policies"),
         None,
-        false,
+        &xdrguard::eval::evaluate,
     )
     .unwrap();
-    assert!(outcome.failed.is_empty(), "{}", outcome.failed.join("\n"));
+    let failed: Vec<String> = outcome
+        .failed()
+        .map(|c| format!("{}: {}", c.label, c.problems.join("; ")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
     for c in &catalog.controls {
-        for want in ["pass", "fail"] {
+        for want in [Status::Pass, Status::Fail] {
             assert!(
-                outcome.covered.contains(&format!("{}:{want}", c.policy.id)),
+                outcome.covers(&c.policy.id, want),
                 "{} has no `{want}` case",
                 c.policy.id
             );
@@ -378,22 +383,42 @@ fn the_readme_custom_policy_example_lints_tests_and_runs() {
     );
 }
 
-#[test]
-fn a_failing_policy_test_case_exits_1() {
+/// `xdrguard test` over a folder holding one case file `t.yaml`: the base facts (the ready
+/// snapshot) then `cases`, the YAML list of cases. Returns exit code, stdout, stderr.
+fn run_policy_test(cases: &str) -> (i32, String, String) {
     let d = tempfile::tempdir().unwrap();
     std::fs::write(
         d.path().join("t.yaml"),
         format!(
-            "base: {}/examples/snapshots/ready.json\ncases:\n  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n",
+            "base: {}/examples/snapshots/ready.json\ncases:\n{cases}",
             env!("CARGO_MANIFEST_DIR")
         ),
     )
     .unwrap();
-    let (code, text, _) = run(&["test", d.path().to_str().unwrap()]);
+    run(&["test", d.path().to_str().unwrap()])
+}
+
+#[test]
+fn a_failing_policy_test_case_exits_1() {
+    let (code, text, _) =
+        run_policy_test("  - name: wrong on purpose\n    control: XDR-WS-02\n    expect: fail\n");
     assert_eq!(code, 1);
     assert!(
         text.contains("FAILED") && text.contains("expected fail, got pass"),
         "{text}"
     );
     assert!(text.contains("0 passed, 1 failed"), "{text}");
+}
+
+/// A typo'd `profile` is bad input at its line, not a silent run of the `full` profile
+/// (which would make a "skipped outside the profile" case test nothing).
+#[test]
+fn a_typo_in_a_policy_test_profile_is_an_error_at_its_line() {
+    let (code, out, err) = run_policy_test(
+        "  - name: typo\n    control: XDR-CON-01\n    profile: pre-onbording\n    expect: skipped\n",
+    );
+    assert_eq!(code, 3, "{out}{err}");
+    assert!(err.contains("t.yaml:5:5"), "{err}");
+    assert!(err.contains("pre-onbording"), "{err}");
+    assert!(!out.contains("passed"), "{out}");
 }

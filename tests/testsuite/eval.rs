@@ -1,11 +1,11 @@
 //! Evaluator semantics users rely on: fail closed, dependencies, visible policy bugs.
 
-use xdrguard::eval::{evaluate, Profile, TEMPLATE_ERROR};
+use xdrguard::eval::{evaluate, Profile};
 use xdrguard::facts::FactsDocument;
 use xdrguard::input::diagnostic::SourceFile;
 use xdrguard::model::{Finding, Status};
-use xdrguard::policy::config::Config;
-use xdrguard::policy::Catalog;
+use xdrguard::policy::template::TEMPLATE_ERROR;
+use xdrguard::policy::{Catalog, ValidConfig};
 
 fn policy(id: &str, reads: &str, depends: &str, violations: &str, fail_msg: &str) -> SourceFile {
     SourceFile::new(
@@ -33,7 +33,12 @@ fn facts() -> FactsDocument {
 
 fn run(sources: Vec<SourceFile>) -> Vec<Finding> {
     let catalog = Catalog::from_sources(sources).unwrap();
-    evaluate(&catalog, &Config::default(), &facts(), Profile::Full)
+    evaluate(
+        &catalog,
+        &ValidConfig::defaults(&catalog),
+        &facts(),
+        Profile::Full,
+    )
 }
 
 fn find<'a>(fs: &'a [Finding], id: &str) -> &'a Finding {
