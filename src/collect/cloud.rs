@@ -128,6 +128,14 @@ fn is_loopback(url: &Url) -> bool {
 mod tests {
     use super::*;
 
+    /// `target.cloud` is written from `as_str`; the facts schema must accept every cloud.
+    #[test]
+    fn every_cloud_is_one_the_facts_schema_accepts() {
+        use clap::ValueEnum;
+        let names: Vec<&str> = Cloud::value_variants().iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, crate::facts::schema::CLOUDS);
+    }
+
     #[test]
     fn http_only_to_loopback() {
         assert!(parse_base("http://127.0.0.1:8080").is_ok());

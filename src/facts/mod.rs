@@ -3,10 +3,14 @@
 //! Collection writes it, the evaluator reads it; the two meet nowhere else.
 
 pub mod apis;
+pub mod schema;
+pub mod sections;
+
+pub use sections::{SectionData, SectionName};
 
 use crate::input::codes::FactsCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
-use crate::input::schema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -14,17 +18,28 @@ use std::path::Path;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The document envelope: what was audited, when, and each section's data or error.
+///
+/// Section data is held as the JSON its type in [`sections`] serialises to (or as read from a
+/// file): policies evaluate JSON, and a hand-written document must be evaluated exactly as
+/// written, absent keys included. `schemas/facts.schema.json` is generated from these types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct FactsDocument {
+    #[schemars(schema_with = "schema::schema_version")]
     pub schema_version: u32,
+    #[schemars(schema_with = "schema::date_time")]
     pub collected_at: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "ToolInfo")]
     pub tool: Option<ToolInfo>,
     pub target: Target,
-    pub sections: BTreeMap<String, Section>,
+    #[schemars(schema_with = "schema::sections")]
+    pub sections: BTreeMap<SectionName, Section>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct ToolInfo {
     pub name: String,
     pub version: String,
@@ -40,13 +55,17 @@ impl ToolInfo {
 }
 
 /// What was audited.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct Target {
     /// ARM resource ID of the Sentinel workspace.
+    #[schemars(regex(pattern = schema::WORKSPACE_ID_PATTERN))]
     pub workspace_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
+    /// One of [`schema::CLOUDS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "schema::cloud")]
     pub cloud: Option<String>,
     /// The operator as given on the command line (UPN or object ID), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,12 +82,22 @@ pub enum Section {
     Error(SectionError),
 }
 
+impl From<SectionData> for Section {
+    /// Typed data becomes the JSON the document holds (serialising it cannot fail: the
+    /// section types are plain data with string keys).
+    fn from(data: SectionData) -> Self {
+        Section::Data(serde_json::to_value(data).expect("section data serialises"))
+    }
+}
+
 /// Why a section could not be read, and how to let xdrguard read it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(deny_unknown_fields)]
 pub struct SectionError {
     pub code: String,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<i64>")]
     pub status: Option<u16>,
     /// The Graph permission or Azure role that would allow the read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +110,7 @@ pub struct SectionError {
 
 impl SectionError {
     /// One line for a finding's `reason`: cause, then what to grant.
-    pub fn describe(&self, section: &str) -> String {
+    pub fn describe(&self, section: impl std::fmt::Display) -> String {
         let mut s = format!(
             "could not read `{section}`: {} ({})",
             self.message, self.code
@@ -157,7 +186,7 @@ impl FactsDocument {
             .label("here")
             .help("a facts document is the JSON that `xdrguard collect` writes")
         })?;
-        let violations = schema::validate(schema::Kind::Facts, &value);
+        let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
         if !violations.is_empty() {
             // Re-read with spans only now that we need to point at something.
             let spans = crate::input::yaml::parse(file.clone())
@@ -191,8 +220,8 @@ impl FactsDocument {
     }
 
     /// The data of a section, if it was read.
-    pub fn data(&self, name: &str) -> Option<&Value> {
-        match self.sections.get(name) {
+    pub fn data(&self, name: SectionName) -> Option<&Value> {
+        match self.sections.get(&name) {
             Some(Section::Data(v)) => Some(v),
             _ => None,
         }
