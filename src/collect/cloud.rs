@@ -6,7 +6,8 @@
 use crate::facts::apis::Api;
 use url::Url;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Cloud {
     #[default]
     Public,
@@ -16,11 +17,7 @@ pub enum Cloud {
 
 impl Cloud {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Cloud::Public => "public",
-            Cloud::Usgov => "usgov",
-            Cloud::China => "china",
-        }
+        self.into()
     }
 
     /// Base URL of an API in this cloud (no trailing slash).

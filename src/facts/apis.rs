@@ -5,20 +5,19 @@
 //! so docs and code cannot drift.
 
 /// Which Microsoft API a section comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Api {
+    #[strum(serialize = "Microsoft Graph")]
     Graph,
+    #[strum(serialize = "Azure Resource Manager")]
     Arm,
+    #[strum(serialize = "Log Analytics query API")]
     LogAnalytics,
 }
 
 impl Api {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Api::Graph => "Microsoft Graph",
-            Api::Arm => "Azure Resource Manager",
-            Api::LogAnalytics => "Log Analytics query API",
-        }
+        self.into()
     }
 }
 

@@ -9,7 +9,10 @@ pub mod sections;
 pub use sections::{SectionData, SectionName};
 
 use crate::input::codes::FactsCode;
-use crate::input::diagnostic::{InputError, SourceFile, Span};
+use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::load::{self, Codes, Input, Shape, Syntax};
+use crate::input::schema::{Kind as SchemaKind, Violation};
+use crate::input::yaml::Document;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -167,56 +170,67 @@ impl WorkspaceRef {
     }
 }
 
+/// What to do about a facts document that does not load.
+const FACTS_HELP: &str = "a facts document is the JSON that `xdrguard collect` writes";
+
+impl Input for FactsDocument {
+    const SCHEMA: SchemaKind = SchemaKind::Facts;
+    const NAME: &'static str = "facts document";
+
+    fn syntax() -> Syntax {
+        Syntax::Json {
+            code: FactsCode::Json.into(),
+            help: FACTS_HELP,
+        }
+    }
+
+    fn codes() -> Codes {
+        Codes {
+            schema: FactsCode::Schema.into(),
+            shape: FactsCode::Shape.into(),
+        }
+    }
+
+    fn schema_errors(doc: &Document, violations: &[Violation]) -> Vec<InputError> {
+        violations
+            .iter()
+            .map(|v| {
+                doc.error_at(
+                    FactsCode::Schema,
+                    &v.pointer,
+                    format!(
+                        "facts document does not match schemas/facts.schema.json at `{}`: {}",
+                        display_pointer(&v.pointer),
+                        v.message
+                    ),
+                )
+                .label("here")
+                .help("regenerate the document with `xdrguard collect`, or fix it to match schemas/facts.schema.json")
+            })
+            .collect()
+    }
+
+    fn shape_error(doc: &Document, e: Shape) -> InputError {
+        InputError::at(
+            FactsCode::Shape,
+            &doc.file,
+            None,
+            format!("facts document has the wrong shape: {}", e.message),
+        )
+        .help("regenerate the document with `xdrguard collect`")
+    }
+}
+
 impl FactsDocument {
     /// Read and validate a facts document; any problem is an `InputError` naming line and column.
     pub fn load(path: &Path) -> Result<Self, InputError> {
-        let file = SourceFile::read(path)?;
-        Self::parse(file)
+        load::file(path, MAX_INPUT_BYTES, load::no_checks)
     }
 
     pub fn parse(file: SourceFile) -> Result<Self, InputError> {
-        let value: Value = serde_json::from_str(&file.text).map_err(|e| {
-            let offset = offset_of(&file.text, e.line(), e.column());
-            InputError::at(
-                FactsCode::Json,
-                &file,
-                Some(Span { offset, len: 1 }),
-                format!("not valid JSON: {e}"),
-            )
-            .label("here")
-            .help("a facts document is the JSON that `xdrguard collect` writes")
-        })?;
-        let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
-        if !violations.is_empty() {
-            // Re-read with spans only now that we need to point at something.
-            let spans = crate::input::yaml::parse(file.clone())
-                .ok()
-                .map(|d| d.spans);
-            let errors = violations
-                .into_iter()
-                .map(|v| {
-                    let span = spans.as_ref().and_then(|s| s.value(&v.pointer));
-                    InputError::at(
-                        FactsCode::Schema,
-                        &file,
-                        span,
-                        format!("facts document does not match schemas/facts.schema.json at `{}`: {}", display_pointer(&v.pointer), v.message),
-                    )
-                    .label("here")
-                    .help("regenerate the document with `xdrguard collect`, or fix it to match schemas/facts.schema.json")
-                })
-                .collect();
-            return Err(InputError::many(errors).expect("non-empty"));
-        }
-        serde_json::from_value(value).map_err(|e| {
-            InputError::at(
-                FactsCode::Shape,
-                &file,
-                None,
-                format!("facts document has the wrong shape: {e}"),
-            )
-            .help("regenerate the document with `xdrguard collect`")
-        })
+        load::source(file, load::no_checks)
+            .map(|(_, facts)| facts)
+            .map_err(load::merged)
     }
 
     /// The data of a section, if it was read.
@@ -238,16 +252,6 @@ fn display_pointer(p: &str) -> &str {
     } else {
         p
     }
-}
-
-/// Byte offset of a 1-based line/column.
-fn offset_of(text: &str, line: usize, col: usize) -> usize {
-    let start: usize = text
-        .split_inclusive('\n')
-        .take(line.saturating_sub(1))
-        .map(str::len)
-        .sum();
-    (start + col.saturating_sub(1)).min(text.len())
 }
 
 #[cfg(test)]
