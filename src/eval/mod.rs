@@ -4,7 +4,7 @@
 //! by a failed dependency), read (fail closed on a section that could not be collected),
 //! run its CEL (`applies_when`, `violations`, `notes`) and render its messages.
 
-use crate::facts::{apis, FactsDocument, Section};
+use crate::facts::{apis, FactsDocument, Section, SectionName};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
 use crate::policy::template::render_or_flag;
@@ -80,7 +80,7 @@ impl<'a> Run<'a> {
 
 fn target_json(facts: &FactsDocument) -> Value {
     let ws = facts.workspace().unwrap_or_default();
-    let operator = facts.data("operator");
+    let operator = facts.data(SectionName::Operator);
     let op = |k: &str| operator.and_then(|o| o.get(k)).and_then(Value::as_str);
     json!({
         "workspace_id": facts.target.workspace_id,
@@ -222,23 +222,20 @@ fn skipped(mut f: Finding, reason: String) -> Finding {
 
 /// Fail closed: why each section in `reads` that could not be read is missing, with the
 /// API and permission that collect it.
-fn unreadable_sections(facts: &FactsDocument, reads: &[String]) -> Vec<String> {
+fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<String> {
     reads
         .iter()
         .filter_map(|name| match facts.sections.get(name) {
             Some(Section::Data(_)) => None,
             Some(Section::Error(e)) => Some(e.describe(name)),
             None => {
-                let hint = apis::section(name)
-                    .map(|s| {
-                        format!(
-                            " (collected by {} {}; needs {})",
-                            s.api.as_str(),
-                            s.call,
-                            s.permission
-                        )
-                    })
-                    .unwrap_or_default();
+                let s = apis::section(*name);
+                let hint = format!(
+                    " (collected by {} {}; needs {})",
+                    s.api.as_str(),
+                    s.call,
+                    s.permission
+                );
                 Some(format!(
                     "section `{name}` is missing from the facts document{hint}"
                 ))
@@ -265,9 +262,12 @@ fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Con
         .reads
         .iter()
         .filter_map(|r| {
-            run.sections
-                .get(r.as_str())
-                .map(|v| (::cel::objects::Key::String(Arc::new(r.clone())), v.clone()))
+            run.sections.get(r.as_str()).map(|v| {
+                (
+                    ::cel::objects::Key::String(Arc::new(r.to_string())),
+                    v.clone(),
+                )
+            })
         })
         .collect();
     scope.add_variable_from_value(

@@ -269,7 +269,7 @@ impl Drift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::{finding, report};
+    use crate::outcome::sample::{finding, report};
 
     fn ev(id: &str) -> Evidence {
         Evidence {

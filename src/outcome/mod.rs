@@ -6,6 +6,8 @@ pub mod baseline;
 pub mod drift;
 pub mod exceptions;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod sample;
 
 use crate::facts::{FactsDocument, Target, ToolInfo};
 use crate::model::{BaselineState, Finding, Profile, Severity, Status};
@@ -264,7 +266,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::finding;
+    use crate::outcome::sample::finding;
 
     #[test]
     fn threshold_known_failures_and_errors_decide_the_verdict() {

@@ -166,7 +166,7 @@ pub fn markdown(drift: &Drift) -> String {
 mod tests {
     use super::*;
     use crate::outcome::drift::diff;
-    use crate::report::sample::{finding, report};
+    use crate::outcome::sample::{finding, report};
 
     #[test]
     fn no_drift_is_said_in_every_text_format() {

@@ -285,7 +285,7 @@ fn waived(out: &mut String, waived: &[&Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn inline_neutralises_markup_and_table_breaks() {

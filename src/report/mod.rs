@@ -11,8 +11,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod permissions;
-#[doc(hidden)]
-pub mod sample;
+
 pub mod sarif;
 pub mod table;
 

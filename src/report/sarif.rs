@@ -287,7 +287,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     fn parsed(report: &Report) -> Value {
         serde_json::from_str(&render(report)).unwrap()

@@ -324,7 +324,7 @@ fn wrap(text: &str, width: u16, first: &str, rest: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn wrap_breaks_between_words_only() {
