@@ -1,7 +1,10 @@
 //! Benchmark: `xdrguard audit` of one tenant against the fake Microsoft with 50 ms added to
 //! every answer. Prints wall time (and how many 50 ms round trips that is), HTTP requests and
 //! peak memory (VmHWM of the xdrguard process). Also runs the same audit with
-//! `--concurrency 1` to show what calling one after another costs.
+//! `--concurrency 1` to show what calling one after another costs, and the audit of a tenant
+//! whose operator holds Security Administrator through a role-assignable group, with Graph's
+//! advanced-query rule enforced (`Tenant::group_held_role`): the dependency chain a real
+//! tenant has (operator → groups → role assignments; workspace → customerId → query).
 //! Run: `cargo bench --bench collect_latency`.
 
 #[path = "../tests/testsuite/fake_microsoft/mod.rs"]
@@ -30,8 +33,8 @@ fn vm_hwm(pid: u32) -> Option<u64> {
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
-async fn once(concurrency: &str) -> Sample {
-    let fake = Fake::start(&Tenant::ready()).await;
+async fn once(tenant: &Tenant, concurrency: &str) -> Sample {
+    let fake = Fake::start(tenant).await;
     fake.set_delay(LATENCY);
     let ws = scenarios::workspace_id();
     let uri = fake.uri();
@@ -162,21 +165,32 @@ async fn main() {
         "xdrguard collection benchmark: `audit` of the ready tenant, {} ms per answer\n",
         LATENCY.as_millis()
     );
-    let mut concurrent = Vec::new();
-    for _ in 0..RUNS {
-        concurrent.push(once("16").await);
+    let ready = Tenant::ready();
+    let runs: [(&str, &Tenant, &str); 3] = [
+        (
+            "concurrent (default --concurrency 16, Graph $batch)",
+            &ready,
+            "16",
+        ),
+        (
+            "one request at a time (--concurrency 1, still batched)",
+            &ready,
+            "1",
+        ),
+        (
+            "role held through a group, advanced queries enforced (--concurrency 16)",
+            &Tenant::group_held_role(),
+            "16",
+        ),
+    ];
+    for (i, (title, tenant, concurrency)) in runs.into_iter().enumerate() {
+        let mut samples = Vec::new();
+        for _ in 0..RUNS {
+            samples.push(once(tenant, concurrency).await);
+        }
+        if i > 0 {
+            println!();
+        }
+        report(title, &samples);
     }
-    report(
-        "concurrent (default --concurrency 16, Graph $batch)",
-        &concurrent,
-    );
-    let mut serial = Vec::new();
-    for _ in 0..RUNS {
-        serial.push(once("1").await);
-    }
-    println!();
-    report(
-        "one request at a time (--concurrency 1, still batched)",
-        &serial,
-    );
 }

@@ -204,7 +204,10 @@ pub fn collect_facts(
     Ok((facts, stats))
 }
 
+/// `-v`/`-vv` logs to stderr; colour only when stderr is a terminal (and `NO_COLOR` is
+/// unset), so a redirected log holds no escape codes.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     let level = match verbose {
         0 => return,
         1 => "xdrguard=info",
@@ -214,5 +217,9 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .try_init();
 }

@@ -36,7 +36,13 @@ const EXIT_CODES: &str = "Exit codes:
   2  no such fail, but some control could not be evaluated (error)
   3  bad input or usage (policy, facts, config, exceptions, arguments)";
 
-const DIFF_EXIT_CODES: &str = "Exit codes:
+const DIFF_EXIT_CODES: &str =
+    "Reports of different workspaces, tenants, profiles or --fail-on thresholds
+are still compared, but the output opens with a warning naming each difference
+(and says it on stderr for JSON and --output), since the changes then describe
+the mix-up. The header shows when each report's facts were collected.
+
+Exit codes:
   0  nothing regressed
   1  something regressed: a control newly fails, a failing control has new offending items,
      or a passing control can no longer be evaluated

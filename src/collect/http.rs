@@ -39,26 +39,122 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The retry budget of one request: the attempts made and the time spent waiting, against
+/// the policy. `Http::send` spends one per request; a Graph `$batch` spends one on the inner
+/// requests it sends again together, so both give up by the same rules and in the same words.
+pub struct Budget<'a> {
+    http: &'a Http,
+    api: Api,
+    attempts: u32,
+    waited: Duration,
+}
+
+impl Budget<'_> {
+    /// Count the attempt about to be made; returns its number (1 for the first).
+    pub fn attempt(&mut self) -> u32 {
+        self.attempts += 1;
+        self.attempts
+    }
+
+    /// The wait before the next attempt: the answer's Retry-After when it gave one, else a
+    /// backoff that doubles each attempt.
+    pub fn delay(&self, retry_after: Option<Duration>) -> Duration {
+        retry_after.unwrap_or_else(|| {
+            self.http
+                .policy
+                .base_backoff
+                .saturating_mul(1u32 << self.attempts.saturating_sub(1).min(10))
+        })
+    }
+
+    /// Wait `delay` and count `requests` retries, or say why the budget does not allow it
+    /// (the caller then gives up, adding that text to its error).
+    pub async fn wait(&mut self, delay: Duration, requests: usize) -> Result<(), String> {
+        let policy = &self.http.policy;
+        if self.attempts >= policy.max_attempts {
+            return Err(format!("gave up after {} attempts", self.attempts));
+        }
+        if self.waited.saturating_add(delay) > policy.max_wait {
+            return Err(format!(
+                "gave up after {} attempt(s): waiting {}s more would exceed the retry budget of {}s",
+                self.attempts,
+                delay.as_secs_f64().ceil(),
+                policy.max_wait.as_secs()
+            ));
+        }
+        tracing::info!(
+            attempt = self.attempts,
+            requests,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        for _ in 0..requests {
+            self.http.count_retry(self.api);
+        }
+        tokio::time::sleep(delay).await;
+        self.waited = self.waited.saturating_add(delay);
+        Ok(())
+    }
+}
+
+/// What kind of failure a call met: the API's own error code, or one xdrguard names itself.
+#[derive(Debug, Clone, PartialEq, Eq, strum::Display)]
+pub enum ErrorCode {
+    /// The API's `error.code`, or `HTTP{status}` when it gave none.
+    #[strum(to_string = "{0}")]
+    Api(String),
+    AuthenticationFailed,
+    /// A URL could not be built from the configured base URL.
+    BadUrl,
+    MalformedResponse,
+    Timeout,
+    ConnectionFailed,
+    TransportError,
+    /// A nextLink pointed at another host.
+    UnexpectedNextLink,
+    /// A required table's name is not a KQL identifier.
+    InvalidTableName,
+    /// The operator could not be read, so neither could what they hold.
+    OperatorUnknown,
+    /// A call this one needs the answer of failed.
+    DependencyFailed,
+}
+
+impl ErrorCode {
+    /// Failed because another call did: its 403 says nothing about this call's permission.
+    pub fn is_inherited(&self) -> bool {
+        matches!(
+            self,
+            ErrorCode::OperatorUnknown | ErrorCode::DependencyFailed
+        )
+    }
+}
+
 /// Why a call failed: what the section error will say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub status: Option<u16>,
 }
 
 impl CallError {
-    pub fn new(code: &str, message: impl Into<String>, status: Option<u16>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>, status: Option<u16>) -> Self {
         CallError {
-            code: code.into(),
+            code,
             message: message.into(),
             status,
         }
     }
 
+    /// A URL that could not be built.
+    pub fn bad_url(message: impl Into<String>) -> Self {
+        CallError::new(ErrorCode::BadUrl, message, None)
+    }
+
     pub fn malformed(what: impl std::fmt::Display) -> Self {
         CallError::new(
-            "MalformedResponse",
+            ErrorCode::MalformedResponse,
             format!("the response body is not what the API documents: {what}"),
             None,
         )
@@ -162,6 +258,16 @@ impl Http {
         out
     }
 
+    /// The retry budget of one request (or of one round of `$batch` inner requests).
+    pub fn budget(&self, api: Api) -> Budget<'_> {
+        Budget {
+            http: self,
+            api,
+            attempts: 0,
+            waited: Duration::ZERO,
+        }
+    }
+
     /// Send one request, retrying 429/503 after Retry-After and 5xx/timeouts with backoff.
     /// Returns the final response, whatever its status, unless no response came at all.
     pub async fn send(
@@ -171,69 +277,29 @@ impl Http {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<RawResponse, CallError> {
-        let token = self
-            .tokens
-            .get(api)
-            .await
-            .map_err(|e| CallError::new("AuthenticationFailed", self.scrub(&e), None))?;
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0u32;
+        let token =
+            self.tokens.get(api).await.map_err(|e| {
+                CallError::new(ErrorCode::AuthenticationFailed, self.scrub(&e), None)
+            })?;
+        let mut budget = self.budget(api);
         loop {
-            attempt += 1;
-            let outcome = {
-                let _permit = self.limit.acquire().await.expect("semaphore never closed");
-                self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
-                self.progress.request(api);
-                tracing::debug!(%method, url = %url, attempt, "request");
-                let mut rb = self
-                    .client
-                    .request(method.clone(), url.clone())
-                    .bearer_auth(&token)
-                    .header(ACCEPT, "application/json");
-                if let Some(b) = body {
-                    rb = rb.json(b);
-                }
-                match rb.send().await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        let headers = resp.headers().clone();
-                        match resp.bytes().await {
-                            Ok(b) => Ok(RawResponse {
-                                status,
-                                headers,
-                                body: b.to_vec(),
-                            }),
-                            Err(e) => Err(transport_error(&e)),
-                        }
-                    }
-                    Err(e) => Err(transport_error(&e)),
-                }
-            };
+            let attempt = budget.attempt();
+            let outcome = self
+                .send_once(api, &method, url, body, &token, attempt)
+                .await;
             // Decide whether to try again, and after how long.
             let (delay, last) = match outcome {
                 Ok(r) if r.status == 429 || r.status == 503 => {
-                    let d = retry_after(&r.headers).unwrap_or_else(|| self.backoff(attempt));
-                    (d, Ok(r))
+                    (budget.delay(retry_after(&r.headers)), Ok(r))
                 }
-                Ok(r) if r.status >= 500 || r.status == 408 => (self.backoff(attempt), Ok(r)),
+                Ok(r) if r.status >= 500 || r.status == 408 => (budget.delay(None), Ok(r)),
                 Ok(r) => {
                     tracing::debug!(%method, url = %url, status = r.status, "response");
                     return Ok(r);
                 }
-                Err(e) => (self.backoff(attempt), Err(e)),
+                Err(e) => (budget.delay(None), Err(e)),
             };
-            let give_up = if attempt >= self.policy.max_attempts {
-                Some(format!("gave up after {attempt} attempts"))
-            } else if waited.saturating_add(delay) > self.policy.max_wait {
-                Some(format!(
-                    "gave up after {attempt} attempt(s): waiting {}s more would exceed the retry budget of {}s",
-                    delay.as_secs_f64().ceil(),
-                    self.policy.max_wait.as_secs()
-                ))
-            } else {
-                None
-            };
-            if let Some(why) = give_up {
+            if let Err(why) = budget.wait(delay, 1).await {
                 let mut e = match last {
                     Ok(r) => self.error_from(&r),
                     Err(e) => e,
@@ -242,23 +308,46 @@ impl Http {
                 tracing::warn!(url = %url, code = %e.code, "{}", e.message);
                 return Err(e);
             }
-            tracing::info!(url = %url, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-            self.count_retry(api);
-            tokio::time::sleep(delay).await;
-            waited = waited.saturating_add(delay);
         }
+    }
+
+    /// One attempt: a permit of the concurrency limit, the request, the whole body.
+    async fn send_once(
+        &self,
+        api: Api,
+        method: &Method,
+        url: &Url,
+        body: Option<&Value>,
+        token: &str,
+        attempt: u32,
+    ) -> Result<RawResponse, CallError> {
+        let _permit = self.limit.acquire().await.expect("semaphore never closed");
+        self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
+        self.progress.request(api);
+        tracing::debug!(%method, url = %url, attempt, "request");
+        let mut rb = self
+            .client
+            .request(method.clone(), url.clone())
+            .bearer_auth(token)
+            .header(ACCEPT, "application/json");
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let resp = rb.send().await.map_err(|e| transport_error(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
     }
 
     /// Account for one retry (also used for `$batch` inner requests sent again).
     pub fn count_retry(&self, api: Api) {
         self.counters.retries[idx(api)].fetch_add(1, Ordering::Relaxed);
         self.progress.retry(api);
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.policy
-            .base_backoff
-            .saturating_mul(1u32 << (attempt - 1).min(10))
     }
 
     /// A section error from a non-success response: the API's own code and message.
@@ -274,8 +363,8 @@ impl Http {
             .and_then(|e| e.get("code"))
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP{status}"));
+            .map(|c| ErrorCode::Api(c.to_string()))
+            .unwrap_or_else(|| ErrorCode::Api(format!("HTTP{status}")));
         let message = err
             .and_then(|e| e.get("message"))
             .and_then(Value::as_str)
@@ -360,7 +449,7 @@ impl Http {
                 .map_err(|e| CallError::malformed(format!("nextLink is not a URL ({e})")))?;
             if !self.endpoints.same_origin(api, &next) {
                 return Err(CallError::new(
-                    "UnexpectedNextLink",
+                    ErrorCode::UnexpectedNextLink,
                     format!(
                         "refusing to follow a nextLink to another host ({})",
                         next.host_str().unwrap_or("?")
@@ -402,11 +491,11 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
 
 fn transport_error(e: &reqwest::Error) -> CallError {
     let code = if e.is_timeout() {
-        "Timeout"
+        ErrorCode::Timeout
     } else if e.is_connect() {
-        "ConnectionFailed"
+        ErrorCode::ConnectionFailed
     } else {
-        "TransportError"
+        ErrorCode::TransportError
     };
     // reqwest's Display never includes headers, so no token can leak through it.
     let mut msg = e.to_string();

@@ -2,8 +2,9 @@
 //! Defender-only rows of SecurityIncident and SecurityAlert. `union isfuzzy=true` keeps a
 //! missing table from failing the query; the left join keeps a row for every required table.
 
-use super::http::CallError;
+use super::http::{CallError, ErrorCode};
 use super::norm::int;
+use crate::facts::sections::Ingestion;
 use serde_json::{json, Value};
 
 /// Shortest look-back of the query; callers may ask for longer.
@@ -39,7 +40,7 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
     for t in required_tables {
         if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(CallError::new(
-                "InvalidTableName",
+                ErrorCode::InvalidTableName,
                 format!("`{t}` is not a table name (letters, digits and _ only)"),
                 None,
             ));
@@ -100,9 +101,9 @@ pub fn timespan(lookback: chrono::Duration) -> String {
 }
 
 /// Rows of the answer → ingestion facts. `None` (204) is no data.
-pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
+pub fn ingestion(answer: Option<&Value>) -> Result<Vec<Ingestion>, CallError> {
     let Some(v) = answer else {
-        return Ok(json!([]));
+        return Ok(Vec::new());
     };
     if let Some(err) = v.get("error") {
         let code = err
@@ -114,7 +115,7 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
             .and_then(Value::as_str)
             .unwrap_or("the query returned partial results");
         return Err(CallError::new(
-            code,
+            ErrorCode::Api(code.to_string()),
             format!("{msg} (partial results are not trusted)"),
             Some(200),
         ));
@@ -143,42 +144,49 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
         .get("rows")
         .and_then(Value::as_array)
         .ok_or_else(|| CallError::malformed("query result has no rows"))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let cells = row
-            .as_array()
-            .ok_or_else(|| CallError::malformed("a row is not a list"))?;
-        let name = cells
-            .get(ti)
-            .and_then(Value::as_str)
-            .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
-        let last = match cells.get(li) {
-            None | Some(Value::Null) => Value::Null,
-            Some(Value::String(s)) if s.is_empty() => Value::Null,
-            Some(Value::String(s)) => {
-                let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
-                    CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
-                })?;
-                Value::String(
-                    t.with_timezone(&chrono::Utc)
-                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                )
-            }
-            Some(other) => {
-                return Err(CallError::malformed(format!(
-                    "LastReceived {other} is not a date-time"
-                )))
-            }
-        };
-        let count = match cells.get(ri) {
-            None | Some(Value::Null) => 0,
-            Some(v) => {
-                int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
-            }
-        };
-        out.push(json!({"table": name, "last_received": last, "rows": count}));
-    }
-    Ok(Value::Array(out))
+    rows.iter()
+        .map(|row| ingestion_row(row, ti, li, ri))
+        .collect()
+}
+
+/// One row: table name, last record (normalised to UTC) and row count, by column index.
+fn ingestion_row(row: &Value, ti: usize, li: usize, ri: usize) -> Result<Ingestion, CallError> {
+    let cells = row
+        .as_array()
+        .ok_or_else(|| CallError::malformed("a row is not a list"))?;
+    let name = cells
+        .get(ti)
+        .and_then(Value::as_str)
+        .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
+    let last = match cells.get(li) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+                CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
+            })?;
+            Some(
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )
+        }
+        Some(other) => {
+            return Err(CallError::malformed(format!(
+                "LastReceived {other} is not a date-time"
+            )))
+        }
+    };
+    let rows = match cells.get(ri) {
+        None | Some(Value::Null) => 0,
+        Some(v) => {
+            int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
+        }
+    };
+    Ok(Ingestion {
+        table: name.to_string(),
+        last_received: last,
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -204,7 +212,7 @@ mod tests {
     fn rows_parse_strings_and_nulls() {
         let v = json!({"tables":[{"name":"PrimaryResult","columns":[{"name":"TableName","type":"string"},{"name":"LastReceived","type":"datetime"},{"name":"Rows","type":"long"}],
             "rows":[["DeviceInfo","2026-11-27T08:00:00Z","12"],["EmailEvents",null,0]]}]});
-        let out = ingestion(Some(&v)).unwrap();
+        let out = serde_json::to_value(ingestion(Some(&v)).unwrap()).unwrap();
         assert_eq!(
             out,
             json!([{"table":"DeviceInfo","last_received":"2026-11-27T08:00:00Z","rows":12},{"table":"EmailEvents","last_received":null,"rows":0}])
@@ -213,6 +221,6 @@ mod tests {
             &json!({"tables":[], "error": {"code":"PartialError","message":"x"}})
         ))
         .is_err());
-        assert_eq!(ingestion(None).unwrap(), json!([]));
+        assert_eq!(ingestion(None).unwrap(), Vec::new());
     }
 }

@@ -4,10 +4,11 @@
 
 use super::resolve::ValidConfig;
 use super::{parse_duration, Catalog, ParamType};
+use crate::facts::SectionName;
 use serde_json::Value;
 
 /// The facts section the query fills.
-const SECTION: &str = "ingestion";
+const SECTION: SectionName = SectionName::Ingestion;
 
 /// The param in which a control that reads `ingestion` lists the tables it judges
 /// (XDR-EVT-02 shares XDR-EVT-01's).
@@ -30,7 +31,7 @@ impl IngestionPlan {
         let readers = catalog
             .controls
             .iter()
-            .filter(|c| c.policy.reads.iter().any(|r| r == SECTION));
+            .filter(|c| c.policy.reads.contains(&SECTION));
         for control in readers {
             let params = &config.effective(control).params;
             for (name, spec) in &control.policy.params {

@@ -2,13 +2,14 @@
 //! problem reported as a diagnostic at the offending node.
 
 use super::Policy;
-use crate::facts::apis;
+use crate::facts::{apis, SectionName};
 use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
 use crate::input::load::{self, At, Codes, Input, Shape};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::policy::cel;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -277,9 +278,20 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 
 /// Every `facts.X` an expression reads must be a known section listed in `reads`,
 /// so a section that could not be collected makes the control `error`, never `pass`.
+/// The names `reads` lists, as written (strings, by the schema).
+fn listed_reads(doc: &Document) -> Vec<&str> {
+    doc.value
+        .get("reads")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
-    for (i, r) in policy.reads.iter().enumerate() {
-        if apis::section(r).is_none() {
+    // `reads` as written: the typed list leaves out names that are not sections.
+    let listed = listed_reads(doc);
+    for (i, r) in listed.iter().enumerate() {
+        if r.parse::<SectionName>().is_err() {
             errors.push(
                 doc.error_at(
                     PolicyCode::UnknownSection,
@@ -299,9 +311,9 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
-            if apis::section(&name).is_none() {
+            if name.parse::<SectionName>().is_err() {
                 errors.push(unknown_fact(doc, pointer, &name));
-            } else if !policy.reads.iter().any(|r| r == &name) {
+            } else if !listed.contains(&name.as_str()) {
                 errors.push(
                     doc.error_at(
                         PolicyCode::UndeclaredRead,
@@ -330,7 +342,7 @@ fn unknown_fact(doc: &Document, pointer: &str, name: &str) -> InputError {
 
 /// "did you mean" the closest section to a mistyped one, or the list of sections.
 fn section_hint(name: &str) -> String {
-    let known = apis::SECTIONS.iter().map(|s| s.name);
+    let known = apis::SECTIONS.iter().map(|s| s.name.as_str());
     match crate::input::diagnostic::closest(name, known.clone()) {
         Some(close) => format!("did you mean `{close}`?"),
         None => format!("known sections: {}", known.collect::<Vec<_>>().join(", ")),
@@ -552,6 +564,27 @@ fn dependency_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unknown name in `reads` gets its own diagnostic, and the rest of the policy is
+    /// still checked (here: the CEL that reads it, and a section it does not declare).
+    #[test]
+    fn unknown_reads_are_reported_with_the_rest() {
+        let text = "id: ACME-T-01\ntitle: t\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [alert_rules, alert_rulez]\nviolations: |\n  facts.alert_rulez.map(r, r) + facts.tables\nmessages:\n  pass: ok\n  fail: bad\nremediation:\n  summary: s\n  steps:\n    - note: n\n  docs: [https://learn.microsoft.com/]\n";
+        let errors = load_policy_file(SourceFile::new("p.yaml", text)).unwrap_err();
+        let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "xdrguard::policy::unknown_section",
+                "xdrguard::policy::undeclared_read"
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0]
+            .message
+            .contains("`alert_rulez` is not a facts section"));
+        assert!(errors[1].message.contains("`facts.tables`"));
+    }
 
     #[test]
     fn finds_fact_references() {

@@ -2,6 +2,7 @@
 //! the permission each needs), its params, and how to fix it.
 
 use crate::facts::apis;
+use crate::facts::SectionName;
 use crate::model::Severity;
 use crate::policy::load::Control;
 use crate::policy::template::render_or_flag;
@@ -62,27 +63,21 @@ fn header(o: &mut String, e: &Explained) {
 }
 
 /// Each facts section read, with the call and the permission it needs.
-fn reads(o: &mut String, reads: &[String]) {
+fn reads(o: &mut String, reads: &[SectionName]) {
     let _ = writeln!(
         o,
         "\nFacts read (the control is `error` if one cannot be read)"
     );
     for r in reads {
-        match apis::section(r) {
-            Some(s) => {
-                let _ = writeln!(
-                    o,
-                    "  {r}: {} {} (api-version {}); needs {}",
-                    s.api.as_str(),
-                    readable_call(s.call),
-                    s.api_version,
-                    s.permission
-                );
-            }
-            None => {
-                let _ = writeln!(o, "  {r}");
-            }
-        }
+        let s = apis::section(*r);
+        let _ = writeln!(
+            o,
+            "  {r}: {} {} (api-version {}); needs {}",
+            s.api.as_str(),
+            readable_call(s.call),
+            s.api_version,
+            s.permission
+        );
     }
 }
 

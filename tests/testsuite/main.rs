@@ -11,6 +11,9 @@ mod drift;
 mod eval;
 mod exceptions;
 mod fake_microsoft;
+#[path = "fake_microsoft/behaviour.rs"]
+mod fake_microsoft_behaviour;
+mod first_hour;
 mod first_hour_input;
 mod no_panic;
 mod readme;

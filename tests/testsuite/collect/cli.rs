@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The binary, pointed at the fake with the test token; no Azure credential variables leak in.
-fn xdrguard(fake: &Fake) -> Command {
+pub(super) fn xdrguard(fake: &Fake) -> Command {
     let mut c = Command::cargo_bin("xdrguard").unwrap();
     c.env("XDRGUARD_ACCESS_TOKEN", TOKEN)
         .env("XDRGUARD_GRAPH_URL", fake.uri())
@@ -33,13 +33,13 @@ fn xdrguard(fake: &Fake) -> Command {
     c
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+pub(super) struct Run {
+    pub(super) code: i32,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
-fn run(mut c: Command, args: &[&str]) -> Run {
+pub(super) fn run(mut c: Command, args: &[&str]) -> Run {
     let out = c.args(args).output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -76,7 +76,7 @@ async fn audit(tenant: &Tenant, extra: &[&str]) -> (BTreeMap<String, String>, Ru
 }
 
 /// Every control of the catalog has exactly the expected status (`pass` unless listed).
-fn assert_statuses(actual: &BTreeMap<String, String>, exceptions: &[(&str, &str)]) {
+pub(super) fn assert_statuses(actual: &BTreeMap<String, String>, exceptions: &[(&str, &str)]) {
     let mut expected: BTreeMap<String, String> = CONTROLS
         .iter()
         .map(|c| (c.to_string(), "pass".to_string()))
@@ -98,7 +98,7 @@ fn assert_statuses(actual: &BTreeMap<String, String>, exceptions: &[(&str, &str)
     assert!(diff.is_empty(), "{}", diff.join("\n"));
 }
 
-fn assert_clean(fake: &Fake) {
+pub(super) fn assert_clean(fake: &Fake) {
     assert_eq!(fake.writes(), Vec::<String>::new(), "read-only");
     assert!(
         fake.duplicates().is_empty(),

@@ -2,6 +2,11 @@
 //! collection tests and the benchmark. Payloads are Microsoft's published examples from
 //! `tests/fixtures/microsoft/`, adjusted per scenario. Every request is logged — `$batch`
 //! inner requests too — so tests can prove read-only access, no duplicates and paging.
+//!
+//! Behaviour Microsoft documents beyond canned answers (each cited where it is implemented):
+//! ARM matches resource paths case-insensitively; Graph's role-assignment and
+//! role-eligibility `$filter`s on `principalId` are direct-only (see [`Directory`]); an OData
+//! cast on a membership list is an advanced query (see [`Tenant::strict_advanced_queries`](scenarios::Tenant)).
 
 #![allow(dead_code)]
 
@@ -101,6 +106,26 @@ pub struct Logged {
     pub in_batch: bool,
     pub authorization: Option<String>,
     pub body: Option<Value>,
+    /// Request headers, names lowercased (for `$batch` inner requests: the inner `headers`).
+    pub headers: BTreeMap<String, String>,
+}
+
+/// The tenant's directory role assignments and PIM eligibilities, for answering the
+/// `$filter`s Graph documents on `roleManagement/directory/roleAssignments` and
+/// `roleEligibilitySchedules` when no canned route matches. A filter on `principalId`
+/// matches the assignment's own principal only: "if a user is assigned a Microsoft Entra role
+/// through group membership ... [the assignment] will list the group's ID as the
+/// principalId" (microsoft-graph-docs-contrib
+/// api-reference/beta/api/rbacapplication-list-transitiveroleassignments.md), so a user's
+/// `principalId eq` answer never contains what a group holds. `in` is answered like `eq`
+/// over each value ("The `in` operator is supported by default whenever `eq` operator is
+/// supported by default", concepts/aad-advanced-queries.md).
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    /// unifiedRoleAssignment objects (`principalId`, `roleDefinitionId`, `directoryScopeId`).
+    pub role_assignments: Vec<Value>,
+    /// unifiedRoleEligibilitySchedule objects.
+    pub role_eligibilities: Vec<Value>,
 }
 
 #[derive(Default)]
@@ -109,6 +134,8 @@ struct State {
     log: Mutex<Vec<Logged>>,
     misses: Mutex<Vec<String>>,
     delay: Mutex<Duration>,
+    directory: Mutex<Option<Directory>>,
+    strict_advanced_queries: Mutex<bool>,
 }
 
 /// The running fake.
@@ -136,6 +163,28 @@ pub fn key(method: &str, url: &Url) -> String {
     }
 }
 
+/// The key routes are matched by: ARM paths (`/subscriptions/…`) lowercased, because "resource
+/// names are case-insensitive unless noted" (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
+/// and ARM's common `resourceGroupName` parameter is "The name of the resource group. The name
+/// is case insensitive." (azure-rest-api-specs specification/common-types/resource-management/v5/types.json).
+/// Query strings and Graph / Log Analytics paths keep their case.
+pub fn route_key(k: &str) -> String {
+    let Some((method, rest)) = k.split_once(' ') else {
+        return k.to_string();
+    };
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if !path.to_ascii_lowercase().starts_with("/subscriptions/") {
+        return k.to_string();
+    }
+    match query {
+        Some(q) => format!("{method} {}?{q}", path.to_ascii_lowercase()),
+        None => format!("{method} {}", path.to_ascii_lowercase()),
+    }
+}
+
 /// Route key of a path written in a test (spaces and quotes allowed).
 pub fn key_of(method: &str, path_and_query: &str) -> String {
     key(
@@ -156,18 +205,29 @@ impl Respond for Responder {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let body: Option<Value> = serde_json::from_slice(&req.body).ok();
+        let headers: BTreeMap<String, String> = req
+            .headers
+            .iter()
+            .filter_map(|(n, v)| {
+                Some((
+                    n.as_str().to_ascii_lowercase(),
+                    v.to_str().ok()?.to_string(),
+                ))
+            })
+            .collect();
         self.0.log.lock().unwrap().push(Logged {
             method: method.clone(),
             key: k.clone(),
             in_batch: false,
             authorization: authorization.clone(),
             body: body.clone(),
+            headers: headers.clone(),
         });
         let delay = *self.0.delay.lock().unwrap();
         if k == "POST /v1.0/$batch" {
             self.batch(body.as_ref(), authorization).set_delay(delay)
         } else {
-            let reply = self.0.next(&k);
+            let reply = self.0.answer(&k, &req.url, &headers);
             to_template(&reply).set_delay(reply.delay.unwrap_or_default().max(delay))
         }
     }
@@ -208,14 +268,29 @@ impl Responder {
             };
             let url = Url::parse(&format!("http://fake/v1.0{rel}")).expect("inner url");
             let k = key(&method, &url);
+            // "To use advanced query capabilities in batch requests, specify the
+            // ConsistencyLevel header in the JSON body of the POST request."
+            // (microsoft-graph-docs-contrib concepts/aad-advanced-queries.md)
+            let inner_headers: BTreeMap<String, String> = r
+                .get("headers")
+                .and_then(Value::as_object)
+                .map(|h| {
+                    h.iter()
+                        .filter_map(|(n, v)| {
+                            Some((n.to_ascii_lowercase(), v.as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
             self.0.log.lock().unwrap().push(Logged {
                 method: method.clone(),
                 key: k.clone(),
                 in_batch: true,
                 authorization: authorization.clone(),
                 body: r.get("body").cloned(),
+                headers: inner_headers.clone(),
             });
-            let reply = self.0.next(&k);
+            let reply = self.0.answer(&k, &url, &inner_headers);
             let headers: serde_json::Map<String, Value> =
                 std::iter::once(("Content-Type".to_string(), json!("application/json")))
                     .chain(reply.headers.iter().map(|(h, v)| (h.clone(), json!(v))))
@@ -234,20 +309,123 @@ impl Responder {
 }
 
 impl State {
-    fn next(&self, k: &str) -> Reply {
-        let mut routes = self.routes.lock().unwrap();
-        match routes.get_mut(k) {
-            Some((replies, used)) => {
-                let r = replies[(*used).min(replies.len() - 1)].clone();
-                *used += 1;
-                r
-            }
-            None => {
-                self.misses.lock().unwrap().push(k.to_string());
-                Reply::error(404, "NoRoute", &format!("the fake has no route for {k}"))
+    /// The answer to one request: Graph's advanced-query rule first, then the canned route,
+    /// then the directory's role filters; anything else is a miss (404 `NoRoute`).
+    fn answer(&self, k: &str, url: &Url, headers: &BTreeMap<String, String>) -> Reply {
+        let count = url.query_pairs().any(|(n, v)| n == "$count" && v == "true");
+        if *self.strict_advanced_queries.lock().unwrap() && is_odata_cast(url.path()) {
+            let eventual = headers
+                .get("consistencylevel")
+                .is_some_and(|v| v.eq_ignore_ascii_case("eventual"));
+            if !eventual || !count {
+                return advanced_query_required();
             }
         }
+        let mut reply = match self.canned(k) {
+            Some(r) => r,
+            None => match self.directory_answer(url) {
+                Some(r) => r,
+                None => {
+                    self.misses.lock().unwrap().push(k.to_string());
+                    return Reply::error(404, "NoRoute", &format!("the fake has no route for {k}"));
+                }
+            },
+        };
+        // An advanced query with `$count=true` carries `@odata.count` (user-list-transitivememberof.md, examples 4 and 5).
+        if count {
+            if let Body::Json(v) = &mut reply.body {
+                if let (Some(n), None) = (
+                    v.get("value").and_then(Value::as_array).map(Vec::len),
+                    v.get("@odata.nextLink"),
+                ) {
+                    v["@odata.count"] = json!(n);
+                }
+            }
+        }
+        reply
     }
+
+    fn canned(&self, k: &str) -> Option<Reply> {
+        let mut routes = self.routes.lock().unwrap();
+        let (replies, used) = routes.get_mut(&route_key(k))?;
+        let r = replies[(*used).min(replies.len() - 1)].clone();
+        *used += 1;
+        Some(r)
+    }
+
+    /// `GET /v1.0/roleManagement/directory/{roleAssignments|roleEligibilitySchedules}?$filter=…`
+    /// over the tenant's [`Directory`]; `None` for any other request or filter shape.
+    fn directory_answer(&self, url: &Url) -> Option<Reply> {
+        let dir = self.directory.lock().unwrap().clone()?;
+        let items = match url.path() {
+            "/v1.0/roleManagement/directory/roleAssignments" => dir.role_assignments,
+            "/v1.0/roleManagement/directory/roleEligibilitySchedules" => dir.role_eligibilities,
+            _ => return None,
+        };
+        let mut pairs = url.query_pairs();
+        let (name, filter) = pairs.next()?;
+        if name != "$filter" || pairs.next().is_some() {
+            return None;
+        }
+        let (property, values) = parse_filter(&filter)?;
+        let matching: Vec<Value> = items
+            .into_iter()
+            .filter(|a| {
+                a.get(property)
+                    .and_then(Value::as_str)
+                    .is_some_and(|p| values.iter().any(|v| v.eq_ignore_ascii_case(p)))
+            })
+            .collect();
+        Some(Reply::ok(json!({"value": matching})))
+    }
+}
+
+/// A membership list cast to a type, e.g. `/users/{id}/transitiveMemberOf/microsoft.graph.group`.
+fn is_odata_cast(path: &str) -> bool {
+    [
+        "/memberOf/microsoft.graph.",
+        "/transitiveMemberOf/microsoft.graph.",
+    ]
+    .iter()
+    .any(|seg| path.contains(seg))
+}
+
+/// Graph's answer to an advanced query sent without its parameters: "If a property or query
+/// parameter in the URL is supported only in advanced queries but either the ConsistencyLevel
+/// header or the `$count=true` query string is missing, the request returns an error", shown
+/// there as 400 with code `Request_UnsupportedQuery`; an OData cast on a membership list is
+/// listed among the "Query scenarios that require advanced query capabilities"
+/// (microsoft-graph-docs-contrib concepts/aad-advanced-queries.md). The message text for a
+/// cast is not published; this one follows the published endsWith message.
+fn advanced_query_required() -> Reply {
+    Reply::error(
+        400,
+        "Request_UnsupportedQuery",
+        "OData cast is not supported because the required parameters might be missing. Try adding $count=true query parameter and ConsistencyLevel:eventual header. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
+    )
+}
+
+/// `principalId eq 'x'`, `principalId in ('x','y')` (and the same for `roleDefinitionId`).
+fn parse_filter(f: &str) -> Option<(&'static str, Vec<String>)> {
+    let f = f.trim();
+    let (prop, rest) = f.split_once(char::is_whitespace)?;
+    let property = match prop {
+        "principalId" => "principalId",
+        "roleDefinitionId" => "roleDefinitionId",
+        _ => return None,
+    };
+    let rest = rest.trim_start();
+    let quoted = |s: &str| -> Option<String> {
+        let s = s.trim();
+        Some(s.strip_prefix('\'')?.strip_suffix('\'')?.to_string())
+    };
+    if let Some(v) = rest.strip_prefix("eq ") {
+        return Some((property, vec![quoted(v)?]));
+    }
+    let list = rest.strip_prefix("in ")?.trim();
+    let inner = list.strip_prefix('(')?.strip_suffix(')')?;
+    let values = inner.split(',').map(quoted).collect::<Option<Vec<_>>>()?;
+    (!values.is_empty()).then_some((property, values))
 }
 
 fn to_template(r: &Reply) -> ResponseTemplate {
@@ -271,6 +449,8 @@ impl Fake {
             .respond_with(Responder(state.clone()))
             .mount(&server)
             .await;
+        *state.directory.lock().unwrap() = tenant.directory.clone();
+        *state.strict_advanced_queries.lock().unwrap() = tenant.strict_advanced_queries;
         let fake = Fake { server, state };
         fake.mount(tenant);
         fake
@@ -290,7 +470,7 @@ impl Fake {
         for ((method, path), route) in &tenant.routes {
             match route {
                 Route::Replies(r) => {
-                    routes.insert(key_of(method, path), (r.clone(), 0));
+                    routes.insert(route_key(&key_of(method, path)), (r.clone(), 0));
                 }
                 Route::Pages {
                     items,
@@ -321,7 +501,10 @@ impl Fake {
                                 "nextLink"
                             }] = json!(next);
                         }
-                        routes.insert(key_of(method, &page_path(i)), (vec![Reply::ok(body)], 0));
+                        routes.insert(
+                            route_key(&key_of(method, &page_path(i))),
+                            (vec![Reply::ok(body)], 0),
+                        );
                     }
                 }
             }
@@ -348,7 +531,7 @@ impl Fake {
         let mut counts: BTreeMap<String, usize> = BTreeMap::new();
         for l in self.log() {
             if l.key != "POST /v1.0/$batch" {
-                *counts.entry(l.key).or_default() += 1;
+                *counts.entry(route_key(&l.key)).or_default() += 1;
             }
         }
         counts.retain(|_, n| *n > 1);
@@ -357,8 +540,8 @@ impl Fake {
 
     /// How many times one route was requested.
     pub fn hits(&self, method: &str, path: &str) -> usize {
-        let k = key_of(method, path);
-        self.log().iter().filter(|l| l.key == k).count()
+        let k = route_key(&key_of(method, path));
+        self.log().iter().filter(|l| route_key(&l.key) == k).count()
     }
 
     /// Requests that are not reads: anything but GET, and POST other than the three
@@ -373,8 +556,8 @@ impl Fake {
                     "GET" => false,
                     "POST" if !l.in_batch => !(path == "/v1.0/$batch"
                         || (path.starts_with("/v1/workspaces/") && path.ends_with("/query"))
-                        || path.ends_with(
-                            "/providers/Microsoft.SecurityInsights/dataConnectorsCheckRequirements",
+                        || path.to_ascii_lowercase().ends_with(
+                            "/providers/microsoft.securityinsights/dataconnectorscheckrequirements",
                         )),
                     _ => true,
                 }

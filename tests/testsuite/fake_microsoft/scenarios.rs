@@ -1,7 +1,7 @@
 //! Scenario tenants, each built from Microsoft's example payloads. `ready` passes every
 //! control; the others change exactly what their name says.
 
-use super::{fixture, fixture_items, Reply, Route};
+use super::{fixture, fixture_items, Directory, Reply, Route};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -17,6 +17,25 @@ pub const SECURITY_ADMIN: &str = "194ae4cb-b126-40b2-bd5b-6091b380977d";
 pub const CONTRIBUTOR: &str = "b24988ac-6180-42a0-ab88-20f7382dd24c";
 pub const SENTINEL_READER: &str = "8d289c81-5878-46d4-8554-54e1e3d8b5cb";
 pub const GROUP: &str = "0e226165-c685-41ce-8bfc-df8360ab325d";
+pub const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
+/// Service plans of "Microsoft 365 GCC G5" (M365_G5_GCC, skuId
+/// e2be619b-b125-455f-8660-fb503e431a5d) that matter to Defender XDR, as Microsoft's "Product
+/// names and service plan identifiers for licensing" lists them
+/// (https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference).
+pub const M365_G5_GCC_DEFENDER_PLANS: &[(&str, &str)] = &[
+    ("bf28f719-7844-4079-9c78-c1307898e192", "MTP"),
+    ("493ff600-6a2b-4db6-ad37-a7d4eb214516", "ATP_ENTERPRISE_GOV"),
+    (
+        "900018f1-0cdb-4ecb-94d4-90281760fdc6",
+        "THREAT_INTELLIGENCE_GOV",
+    ),
+    ("871d91ec-ec1a-452b-a83f-bd76c7d770ef", "WINDEFATP"),
+    (
+        "2e2ddb96-6af9-4b1d-a3f0-d6ecfd22edb2",
+        "ADALLOM_S_STANDALONE",
+    ),
+    ("14ab5db5-e6c4-4b20-b4bc-13e36fd2227f", "ATA"),
+];
 
 /// The default `required_tables` of XDR-EVT-01.
 pub const REQUIRED_TABLES: &[&str] = &[
@@ -69,6 +88,37 @@ pub mod paths {
     }
     pub fn groups(id: &str) -> String {
         format!("/v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole")
+    }
+    /// The operator's groups as the advanced query Graph documents for an OData cast
+    /// (`$count=true`, sent with `ConsistencyLevel: eventual`); `who` is `me`, an object id or
+    /// a UPN (`GET /users/{id | userPrincipalName}/transitiveMemberOf`,
+    /// microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-transitivememberof.md).
+    pub fn groups_advanced(who: &str) -> String {
+        let base = if who == "me" {
+            "/v1.0/me".to_string()
+        } else {
+            format!("/v1.0/users/{who}")
+        };
+        format!("{base}/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,isAssignableToRole")
+    }
+    /// Active assignments of any of `principals` (the operator and their groups) in one read.
+    pub fn role_assignments_in(principals: &[&str]) -> String {
+        format!(
+            "/v1.0/roleManagement/directory/roleAssignments?$filter=principalId in ({})",
+            quoted(principals)
+        )
+    }
+    pub fn eligibilities_in(principals: &[&str]) -> String {
+        format!(
+            "/v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId in ({})",
+            quoted(principals)
+        )
+    }
+    fn quoted(ids: &[&str]) -> String {
+        ids.iter()
+            .map(|i| format!("'{i}'"))
+            .collect::<Vec<_>>()
+            .join(",")
     }
     pub fn role_assignments(id: &str) -> String {
         format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'")
@@ -144,6 +194,14 @@ pub mod paths {
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub routes: BTreeMap<(String, String), Route>,
+    /// Role assignments and eligibilities answered for any documented `$filter` no route
+    /// matches (see [`Directory`]).
+    pub directory: Option<Directory>,
+    /// Answer an OData cast on a membership list sent without `ConsistencyLevel: eventual`
+    /// and `$count=true` with Graph's 400 `Request_UnsupportedQuery`. Off in the scenarios
+    /// that predate it, because the collector does not send the header yet; the default
+    /// should become `true` once it does.
+    pub strict_advanced_queries: bool,
 }
 
 impl Tenant {
@@ -190,7 +248,10 @@ impl Tenant {
     pub fn ready() -> Tenant {
         let mut t = Tenant {
             routes: BTreeMap::new(),
+            directory: None,
+            strict_advanced_queries: false,
         };
+        let mut directory = Directory::default();
 
         // Graph
         t.list(
@@ -229,6 +290,7 @@ impl Tenant {
                 r["principalId"] = json!(id);
             }
             ras[1]["roleDefinitionId"] = json!(SECURITY_ADMIN);
+            directory.role_assignments.extend(ras.iter().cloned());
             t.list(paths::role_assignments(id), ras);
             let mut els = fixture_items(
                 "graph/roleManagement.directory.roleEligibilitySchedules.list.v1.json",
@@ -236,8 +298,10 @@ impl Tenant {
             for e in &mut els {
                 e["principalId"] = json!(id);
             }
+            directory.role_eligibilities.extend(els.iter().cloned());
             t.list(paths::eligibilities(id), els);
         }
+        t.directory = Some(directory);
         t.list(
             paths::sensors(),
             fixture_items("graph/security.identities.sensors.list.beta.json"),
@@ -345,12 +409,11 @@ impl Tenant {
         let mut me = fixture("graph/me.get.v1.json");
         me["userType"] = json!("Guest");
         t.get(paths::me(), vec![Reply::ok(me)]);
-        t.list(paths::role_assignments(OPERATOR), vec![]);
         let mut els =
             fixture_items("graph/roleManagement.directory.roleEligibilitySchedules.list.v1.json");
         els[0]["principalId"] = json!(OPERATOR);
         els[0]["roleDefinitionId"] = json!(SECURITY_ADMIN);
-        t.list(paths::eligibilities(OPERATOR), els);
+        t.directory_roles(vec![], els);
         t.list(paths::groups(OPERATOR), vec![]);
         t.get(
             paths::onboarding(),
@@ -586,6 +649,224 @@ impl Tenant {
             vec![Reply::raw(200, "<html>Service Unavailable</html>")],
         );
         t
+    }
+
+    /// Replace the tenant's directory roles; the operator's direct-only routes
+    /// (`principalId eq '{operator}'`) answer the items whose principal is the operator.
+    pub fn directory_roles(
+        &mut self,
+        assignments: Vec<Value>,
+        eligibilities: Vec<Value>,
+    ) -> &mut Self {
+        let own = |items: &[Value]| -> Vec<Value> {
+            items
+                .iter()
+                .filter(|a| a["principalId"] == OPERATOR)
+                .cloned()
+                .collect()
+        };
+        self.list(paths::role_assignments(OPERATOR), own(&assignments));
+        self.list(paths::eligibilities(OPERATOR), own(&eligibilities));
+        self.directory = Some(Directory {
+            role_assignments: assignments,
+            role_eligibilities: eligibilities,
+        });
+        self
+    }
+
+    /// The operator's groups, served as the documented advanced query (for `me`, the
+    /// operator's id and UPN) and, unless `strict_advanced_queries`, also without `$count`.
+    fn operator_groups(&mut self, groups: Vec<Value>) -> &mut Self {
+        for who in ["me", OPERATOR, OPERATOR_UPN] {
+            self.list(paths::groups_advanced(who), groups.clone());
+        }
+        self.list(paths::groups(OPERATOR), groups);
+        self
+    }
+
+    /// Security Administrator held through a role-assignable group only (active). Graph's
+    /// `principalId eq '{operator}'` is direct-only, so it answers no assignment; the group's
+    /// assignment is answered to `principalId in ('{operator}','{group}')` (or a filter on
+    /// `roleDefinitionId`). Advanced queries are strict. Every control passes once the
+    /// collector reads the group's assignments.
+    pub fn group_held_role() -> Tenant {
+        let mut t = Tenant::ready();
+        t.strict_advanced_queries = true;
+        t.operator_groups(vec![json!({"@odata.type": "#microsoft.graph.group", "id": GROUP, "isAssignableToRole": true})]);
+        t.directory_roles(
+            vec![directory_role("group-sa-active", GROUP, SECURITY_ADMIN)],
+            vec![],
+        );
+        t
+    }
+
+    /// As [`Tenant::group_held_role`], but the group is only PIM-eligible for Security
+    /// Administrator (PIM for Groups / eligible group assignment): XDR-ID-02 fails and asks to
+    /// activate it.
+    pub fn group_eligible_role() -> Tenant {
+        let mut t = Tenant::group_held_role();
+        t.directory_roles(
+            vec![],
+            vec![directory_role("group-sa-eligible", GROUP, SECURITY_ADMIN)],
+        );
+        t
+    }
+
+    /// Ready, but the operator's groups are served only as the documented advanced query:
+    /// the plain OData-cast read gets Graph's 400 `Request_UnsupportedQuery`.
+    pub fn strict_group_read() -> Tenant {
+        let mut t = Tenant::ready();
+        t.strict_advanced_queries = true;
+        let groups = t.items(&paths::groups(OPERATOR));
+        t.operator_groups(groups);
+        t
+    }
+
+    /// The tenant was never onboarded to Defender for Identity: both MDI calls answer 403
+    /// `Forbidden` "Tenant is not onboarded to Microsoft Defender for Identity" (observed on a
+    /// real tenant: microsoft/zerotrustassessment PR #1352 and
+    /// src/powershell/tests/Test-Assessment.41018.ps1, which tells it from a missing
+    /// permission by this body). XDR-MDI-01 fails; XDR-MDI-02 is blocked by it.
+    pub fn mdi_not_onboarded() -> Tenant {
+        let mut t = Tenant::ready();
+        let body = Reply::error(
+            403,
+            "Forbidden",
+            "Tenant is not onboarded to Microsoft Defender for Identity",
+        );
+        t.get(paths::sensors(), vec![body.clone()]);
+        t.get(paths::health_issues(), vec![body]);
+        t
+    }
+
+    /// The audit identity lacks the MDI permissions: both MDI calls answer the other 403,
+    /// code `UnknownError` with an empty message (same sources as
+    /// [`Tenant::mdi_not_onboarded`]). XDR-MDI-01 and XDR-MDI-02 are `error`.
+    pub fn mdi_forbidden() -> Tenant {
+        let mut t = Tenant::ready();
+        let body = Reply::error(403, "UnknownError", "");
+        t.get(paths::sensors(), vec![body.clone()]);
+        t.get(paths::health_issues(), vec![body]);
+        t
+    }
+
+    /// The E5 subscription lapsed and is in its grace period: capabilityStatus `Warning`,
+    /// its units moved from prepaidUnits.enabled to prepaidUnits.warning ("The number of
+    /// units that are in warning status. When the subscription of the service SKU has
+    /// expired, the customer has a grace period to renew", Graph licenseUnitsDetail). Every
+    /// control passes; XDR-LIC-01 notes the grace period.
+    pub fn grace_period() -> Tenant {
+        let mut t = Tenant::ready();
+        let mut skus = t.items(&paths::skus());
+        skus[0]["capabilityStatus"] = json!("Warning");
+        skus[0]["prepaidUnits"] =
+            json!({"enabled": 0, "lockedOut": 0, "suspended": 0, "warning": 25});
+        t.list(paths::skus(), skus);
+        t
+    }
+
+    /// A US Government (GCC) tenant licensed with Microsoft 365 GCC G5, whose Defender for
+    /// Office 365 plan is THREAT_INTELLIGENCE_GOV, not THREAT_INTELLIGENCE. Collected with
+    /// `--cloud usgov`, every control passes.
+    pub fn gcc() -> Tenant {
+        let mut t = Tenant::ready();
+        let mut sku = fixture_items("graph/subscribedSkus.list.v1.json")[0].clone();
+        sku["skuId"] = json!("e2be619b-b125-455f-8660-fb503e431a5d");
+        sku["skuPartNumber"] = json!("M365_G5_GCC");
+        sku["servicePlans"] = M365_G5_GCC_DEFENDER_PLANS
+            .iter()
+            .map(|(id, name)| json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"}))
+            .collect();
+        t.list(paths::skus(), vec![sku]);
+        t
+    }
+
+    /// Ready, but ARM answers every resource ID in lowercase (as `az` prints them); requests
+    /// in any case match (see [`super::route_key`]). Every control passes.
+    pub fn lowercase_ids() -> Tenant {
+        let mut t = Tenant::ready();
+        let lower_ids = |v: &mut Value| lowercase_id_fields(v);
+        for p in [
+            paths::tables(),
+            paths::connectors(),
+            paths::alert_rules(),
+            paths::content_packages(),
+            paths::content_catalog(),
+            paths::settings(),
+            paths::at_scope(),
+            paths::assigned_to(OPERATOR),
+        ] {
+            let mut items = t.items(&p);
+            items.iter_mut().for_each(lower_ids);
+            t.list(p, items);
+        }
+        for p in [paths::workspace(), paths::subscription()] {
+            if let Some(Route::Replies(r)) = t.routes.get(&("GET".to_string(), p.clone())) {
+                let mut r = r.clone();
+                for reply in &mut r {
+                    if let super::Body::Json(v) = &mut reply.body {
+                        lowercase_id_fields(v);
+                    }
+                }
+                t.get(p, r);
+            }
+        }
+        t
+    }
+
+    /// Microsoft's pre-check answers licenseState `Unknown`, a value the spec lists without
+    /// giving it a meaning: XDR-REQ-01 is `error` (could not determine), not `fail`.
+    pub fn license_state_unknown() -> Tenant {
+        let mut t = Tenant::ready();
+        t.post(
+            paths::check_requirements(),
+            vec![Reply::ok(
+                json!({"authorizationState": "Valid", "licenseState": "Unknown"}),
+            )],
+        );
+        t
+    }
+
+    /// A sensor whose domain controller was deleted: deploymentStatus `unreachable` ("You can
+    /// safely delete this entry", Graph security sensor resource). Every control passes;
+    /// XDR-MDI-02 notes the entry.
+    pub fn unreachable_sensor() -> Tenant {
+        let mut t = Tenant::ready();
+        let mut sensors = t.items(&paths::sensors());
+        let mut gone = sensors[0].clone();
+        gone["id"] = json!("5ac2e7b0-6b2f-4c8e-9f3a-2d1e0c9b8a77");
+        gone["displayName"] = json!("DC2");
+        gone["deploymentStatus"] = json!("unreachable");
+        gone["healthStatus"] = json!("notHealthyHigh");
+        sensors.push(gone);
+        t.list(paths::sensors(), sensors);
+        t
+    }
+}
+
+/// A tenant-wide directory role assignment or eligibility (unifiedRoleAssignment shape).
+fn directory_role(id: &str, principal: &str, role: &str) -> Value {
+    json!({"id": id, "principalId": principal, "roleDefinitionId": role, "directoryScopeId": "/", "status": "Provisioned"})
+}
+
+/// Lowercase every `id` (and `properties.scope`, `properties.roleDefinitionId`) below `v`.
+fn lowercase_id_fields(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                match x {
+                    Value::String(s)
+                        if ["id", "scope", "roleDefinitionId"].contains(&k.as_str())
+                            && s.starts_with('/') =>
+                    {
+                        *s = s.to_ascii_lowercase();
+                    }
+                    _ => lowercase_id_fields(x),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(lowercase_id_fields),
+        _ => {}
     }
 }
 
