@@ -397,3 +397,52 @@ fn test_without_a_folder_works_outside_the_repository() {
         out.stdout
     );
 }
+
+/// Signed in as a service principal without `--operator`, the operator's calls cannot be
+/// made; their section errors name the call with a readable placeholder, not
+/// `%257Boperator%2520id%257D`.
+#[tokio::test]
+async fn unmade_calls_name_their_placeholder_readably() {
+    use crate::fake_microsoft::{scenarios, Fake, Reply, TOKEN};
+    let mut t = scenarios::Tenant::ready();
+    t.get(
+        scenarios::paths::me(),
+        vec![Reply::error(
+            400,
+            "BadRequest",
+            "/me request is only valid with delegated authentication flow.",
+        )],
+    );
+    let fake = Fake::start(&t).await;
+    let out = Command::cargo_bin("xdrguard")
+        .unwrap()
+        .env("XDRGUARD_ACCESS_TOKEN", TOKEN)
+        .env("XDRGUARD_GRAPH_URL", fake.uri())
+        .env("XDRGUARD_ARM_URL", fake.uri())
+        .env("XDRGUARD_LOG_ANALYTICS_URL", fake.uri())
+        .env_remove("AZURE_CLIENT_ID")
+        .args(["collect", "--workspace", &scenarios::workspace_id()])
+        .output()
+        .unwrap();
+    let facts: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let call = |s: &str| {
+        facts["sections"][s]["error"]["call"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{s}: {}", facts["sections"][s]))
+            .to_string()
+    };
+    assert_eq!(
+        call("directory_role_assignments"),
+        "GET /v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{operator id}' (in $batch)"
+    );
+    assert_eq!(
+        call("operator_groups"),
+        "GET /v1.0/users/{operator id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole (in $batch)"
+    );
+    let sections = facts["sections"].as_object().unwrap();
+    for (name, s) in sections {
+        if let Some(c) = s["error"]["call"].as_str() {
+            assert!(!c.contains("%25") && !c.contains("%7B"), "{name}: {c}");
+        }
+    }
+}
