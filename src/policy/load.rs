@@ -311,9 +311,13 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
+            // A typo listed in `reads` too has its diagnostic there already.
+            if listed.contains(&name.as_str()) {
+                continue;
+            }
             if name.parse::<SectionName>().is_err() {
                 errors.push(unknown_fact(doc, pointer, &name));
-            } else if !listed.contains(&name.as_str()) {
+            } else {
                 errors.push(
                     doc.error_at(
                         PolicyCode::UndeclaredRead,
