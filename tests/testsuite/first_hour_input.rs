@@ -403,7 +403,7 @@ fn test_without_a_folder_works_outside_the_repository() {
 /// `%257Boperator%2520id%257D`.
 #[tokio::test]
 async fn unmade_calls_name_their_placeholder_readably() {
-    use crate::fake_microsoft::{scenarios, Fake, Reply, TOKEN};
+    use crate::fake_microsoft::{scenarios, Fake, Reply};
     let mut t = scenarios::Tenant::ready();
     t.get(
         scenarios::paths::me(),
@@ -414,13 +414,9 @@ async fn unmade_calls_name_their_placeholder_readably() {
         )],
     );
     let fake = Fake::start(&t).await;
-    let out = Command::cargo_bin("xdrguard")
-        .unwrap()
-        .env("XDRGUARD_ACCESS_TOKEN", TOKEN)
-        .env("XDRGUARD_GRAPH_URL", fake.uri())
-        .env("XDRGUARD_ARM_URL", fake.uri())
-        .env("XDRGUARD_LOG_ANALYTICS_URL", fake.uri())
-        .env_remove("AZURE_CLIENT_ID")
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("xdrguard"));
+    fake.point(&mut c);
+    let out = c
         .args(["collect", "--workspace", &scenarios::workspace_id()])
         .output()
         .unwrap();

@@ -15,7 +15,7 @@
 //! - A ```json block is a fragment of a facts document's `sections`, checked against the
 //!   facts schema.
 
-use crate::fake_microsoft::{scenarios, Fake, TOKEN};
+use crate::fake_microsoft::{scenarios, Fake};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -135,21 +135,8 @@ fn run(dir: &Path, fake: &Fake, line: &Line, at: usize) {
         .arg(&line.command)
         .current_dir(dir)
         .env("PATH", path)
-        .env("NO_COLOR", "1")
-        .env("WORKSPACE", scenarios::workspace_id())
-        .env("XDRGUARD_ACCESS_TOKEN", TOKEN)
-        .env("XDRGUARD_GRAPH_URL", fake.uri())
-        .env("XDRGUARD_ARM_URL", fake.uri())
-        .env("XDRGUARD_LOG_ANALYTICS_URL", fake.uri());
-    for v in [
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
+        .env("WORKSPACE", scenarios::workspace_id());
+    fake.point(&mut c);
     let out = c.output().unwrap();
     assert_eq!(
         out.status.code(),
