@@ -151,7 +151,11 @@ mod tests {
     fn filters_quote_values_for_their_shell() {
         let ctx = json!({"id": "/x/$(touch /tmp/x)'\"|;`", "n": 30, "t": true});
         assert_eq!(
-            render("az --name {{ id | sh }} --days {{ n | sh }} {{ t | sh }}", &ctx).unwrap(),
+            render(
+                "az --name {{ id | sh }} --days {{ n | sh }} {{ t | sh }}",
+                &ctx
+            )
+            .unwrap(),
             r#"az --name '/x/$(touch /tmp/x)'\''"|;`' --days '30' 'true'"#
         );
         assert_eq!(

@@ -11,5 +11,6 @@ mod drift;
 mod eval;
 mod exceptions;
 mod fake_microsoft;
+mod hostile_policies;
 mod no_panic;
 mod report;

@@ -84,7 +84,11 @@ impl Checker {
     fn refuse_tag(&mut self, offset: usize, tag: &str) {
         self.problem(
             offset,
-            format!("`{{% {tag} %}}` is not allowed in a {} step: what it writes would bypass `| {}`", self.lex.shell.step(), self.lex.shell.filter()),
+            format!(
+                "`{{% {tag} %}}` is not allowed in a {} step: what it writes would bypass `| {}`",
+                self.lex.shell.step(),
+                self.lex.shell.filter()
+            ),
         );
     }
 
@@ -396,11 +400,23 @@ mod tests {
             ("az x `echo {{ v | sh }}`", "inside a string"),
             ("az x \\{{ v | sh }}", "escape character"),
             ("echo ${{ v | sh }}", "`$`"),
-            ("az x {% filter upper %}{{ v | sh }}{% endfilter %}", "`{% filter %}`"),
+            (
+                "az x {% filter upper %}{{ v | sh }}{% endfilter %}",
+                "`{% filter %}`",
+            ),
             ("cat <<EOF\n{{ v | sh }}\nEOF", "here-documents"),
-            ("az x '{% if a %}'{% endif %} {{ v | sh }}", "not closed in it"),
-            ("az x \\{% if a %}x{% endif %}{{ v | sh }}", "right after an escape"),
-            ("{% for v in vs %}{{ v.id }}{% endfor %}", "must end in `| sh`"),
+            (
+                "az x '{% if a %}'{% endif %} {{ v | sh }}",
+                "not closed in it",
+            ),
+            (
+                "az x \\{% if a %}x{% endif %}{{ v | sh }}",
+                "right after an escape",
+            ),
+            (
+                "{% for v in vs %}{{ v.id }}{% endfor %}",
+                "must end in `| sh`",
+            ),
         ] {
             one(t, want, sh(t));
         }
@@ -408,7 +424,10 @@ mod tests {
             ("Remove-X -Id {{ v }}", "must end in `| ps`"),
             ("Remove-X -Id {{ v | sh }}", "needs `| ps`"),
             ("Remove-X -Id \"{{ v | ps }}\"", "inside a string"),
-            ("Remove-X -Id \u{2018}{{ v | ps }}\u{2019}", "inside a string"),
+            (
+                "Remove-X -Id \u{2018}{{ v | ps }}\u{2019}",
+                "inside a string",
+            ),
             ("Remove-X -Id `{{ v | ps }}", "escape character"),
             ("Remove-X -Id 'a'{{ v | ps }}", "join"),
             ("Remove-X -Id {{ v | ps }}'a'", "joins"),

@@ -163,7 +163,14 @@ mod tests {
     fn unquotable_values_are_refused_for_both_shells() {
         for shell in [Shell::Sh, Shell::PowerShell] {
             for bad in [
-                "a\nb", "a\rb", "a\0b", "\u{1b}[2J", "a\tb", "\u{7f}", "\u{85}", "a\u{2028}b",
+                "a\nb",
+                "a\rb",
+                "a\0b",
+                "\u{1b}[2J",
+                "a\tb",
+                "\u{7f}",
+                "\u{85}",
+                "a\u{2028}b",
                 "\u{202E}txt.exe",
             ] {
                 let e = shell.quote(bad).unwrap_err();
