@@ -14,5 +14,6 @@ mod fake_microsoft;
 #[path = "fake_microsoft/behaviour.rs"]
 mod fake_microsoft_behaviour;
 mod first_hour;
+mod hostile_policies;
 mod no_panic;
 mod report;
