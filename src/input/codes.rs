@@ -47,6 +47,8 @@ pub enum PolicyCode {
     UnknownSection,
     UndeclaredRead,
     Template,
+    /// A command step writes a value without its shell's quoting filter (`| sh`, `| ps`).
+    UnquotedValue,
     DuplicateId,
     UnknownDependency,
     SharedParam,
@@ -185,7 +187,7 @@ mod tests {
             policy::config::unknown_param policy::dependency_cycle policy::duplicate_id \
             policy::expression policy::param_type policy::schema policy::shape \
             policy::shared_param policy::template policy::undeclared_read \
-            policy::unknown_dependency policy::unknown_section report::json report::schema \
+            policy::unknown_dependency policy::unknown_section policy::unquoted_value report::json report::schema \
             report::shape test::none test::ops test::schema test::shape \
             test::unknown_control test::unknown_param usage::unknown_control";
         let want: BTreeSet<String> = published

@@ -390,7 +390,11 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
     }
     for (i, step) in policy.remediation.steps.iter().enumerate() {
         for (k, v) in step {
-            texts.push((format!("/remediation/steps/{i}/{k}"), v));
+            let pointer = format!("/remediation/steps/{i}/{k}");
+            if let Some(shell) = crate::policy::template::Shell::of_step(*k) {
+                check_command(doc, &pointer, v, shell, errors);
+            }
+            texts.push((pointer, v));
         }
     }
     for (pointer, text) in texts {
@@ -405,6 +409,36 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
                 .help("messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}"),
             );
         }
+    }
+}
+
+/// A command step quotes every value for its shell: a problem is an error at its place in
+/// the step.
+fn check_command(
+    doc: &Document,
+    pointer: &str,
+    text: &str,
+    shell: crate::policy::template::Shell,
+    errors: &mut Vec<InputError>,
+) {
+    for p in crate::policy::template::check_command(text, shell) {
+        let before = &text[..p.offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        errors.push(
+            InputError::at(
+                PolicyCode::UnquotedValue,
+                &doc.file,
+                locate_in_node(doc, pointer, text, line, col),
+                p.message,
+            )
+            .label("here")
+            .help(format!(
+                "values in a `{}` step go through `| {}`, which quotes them as one literal word (see \"Remediation commands\" in the README)",
+                shell.step(),
+                shell.filter()
+            )),
+        );
     }
 }
 
