@@ -132,7 +132,12 @@ fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> 
         message,
         status: e.status,
         permission: Some(info.permission.to_string()),
-        call: Some(call),
+        // As a person reads it: `$filter=principalId eq '{operator id}'`, not `%27%7B…`.
+        call: Some(
+            percent_encoding::percent_decode_str(&call)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
         grant: Some(info.grant.to_string()),
     }
 }
@@ -247,8 +252,9 @@ fn batched_call(path: &str) -> String {
 
 /// The operator's groups, active role assignments and eligibilities, by operator id.
 fn member_paths(id: &str) -> [String; 3] {
-    let id = graph::encode(id);
+    // Each value encoded once: the id as a path segment, and as part of the filter.
     let principal = graph::encode(&format!("principalId eq '{id}'"));
+    let id = graph::encode(id);
     [
         format!(
             "/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"

@@ -17,6 +17,8 @@ pub enum InputCode {
     /// `XDRGUARD_NOW` is not an RFC 3339 time.
     Now,
     OutputDir,
+    /// One of xdrguard's own files given where another kind was wanted.
+    WrongKind,
     #[strum(serialize = "yaml::parser")]
     YamlParser,
     #[strum(serialize = "yaml::syntax")]
@@ -176,7 +178,7 @@ mod tests {
     fn texts_are_the_published_ones() {
         let published = "collect::http collect::internal collect::runtime collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
-            input::output_dir input::too_large input::yaml::parser input::yaml::syntax \
+            input::output_dir input::too_large input::wrong_kind input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \
             outcome::exceptions::duplicate outcome::exceptions::schema \
             outcome::exceptions::shape outcome::exceptions::unknown_control \

@@ -292,7 +292,6 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     let listed = listed_reads(doc);
     for (i, r) in listed.iter().enumerate() {
         if r.parse::<SectionName>().is_err() {
-            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name.as_str()).collect();
             errors.push(
                 doc.error_at(
                     PolicyCode::UnknownSection,
@@ -300,7 +299,7 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                     format!("`{r}` is not a facts section"),
                 )
                 .label("unknown section")
-                .help(format!("known sections: {}", known.join(", "))),
+                .help(section_hint(r)),
             );
         }
     }
@@ -312,7 +311,9 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
-            if !listed.contains(&name.as_str()) {
+            if name.parse::<SectionName>().is_err() {
+                errors.push(unknown_fact(doc, pointer, &name));
+            } else if !listed.contains(&name.as_str()) {
                 errors.push(
                     doc.error_at(
                         PolicyCode::UndeclaredRead,
@@ -324,6 +325,27 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                 );
             }
         }
+    }
+}
+
+/// An expression reads `facts.{name}`, which is no section: a typo, named with the closest
+/// section, rather than advice to add it to `reads`.
+fn unknown_fact(doc: &Document, pointer: &str, name: &str) -> InputError {
+    doc.error_at(
+        PolicyCode::UnknownSection,
+        pointer,
+        format!("expression reads `facts.{name}`, which is not a facts section"),
+    )
+    .label("unknown section")
+    .help(section_hint(name))
+}
+
+/// "did you mean" the closest section to a mistyped one, or the list of sections.
+fn section_hint(name: &str) -> String {
+    let known = apis::SECTIONS.iter().map(|s| s.name.as_str());
+    match crate::input::diagnostic::closest(name, known.clone()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("known sections: {}", known.collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -588,6 +610,7 @@ mod tests {
             codes,
             [
                 "xdrguard::policy::unknown_section",
+                "xdrguard::policy::unknown_section",
                 "xdrguard::policy::undeclared_read"
             ],
             "{errors:?}"
@@ -595,7 +618,7 @@ mod tests {
         assert!(errors[0]
             .message
             .contains("`alert_rulez` is not a facts section"));
-        assert!(errors[1].message.contains("`facts.tables`"));
+        assert!(errors[2].message.contains("`facts.tables`"));
     }
 
     #[test]

@@ -371,7 +371,7 @@ fn the_readme_custom_policy_example_lints_tests_and_runs() {
         "examples/custom-policies",
     ]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("5 passed, 0 failed"), "{out}");
+    assert!(out.contains("6 passed, 0 failed"), "{out}");
     let (code, report) = check("ready", &["--policies", "examples/custom-policies"]);
     assert_eq!(code, 0);
     assert_eq!(result(&report, "ACME-CON-01")["status"], "pass");
