@@ -614,6 +614,7 @@ mod tests {
             codes,
             [
                 "xdrguard::policy::unknown_section",
+                "xdrguard::policy::unknown_section",
                 "xdrguard::policy::undeclared_read"
             ],
             "{errors:?}"
@@ -621,7 +622,7 @@ mod tests {
         assert!(errors[0]
             .message
             .contains("`alert_rulez` is not a facts section"));
-        assert!(errors[1].message.contains("`facts.tables`"));
+        assert!(errors[2].message.contains("`facts.tables`"));
     }
 
     #[test]

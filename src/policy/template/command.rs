@@ -47,6 +47,7 @@ impl Checker {
     }
 
     /// `parent` is where the enclosing tag starts, for statements that carry no span.
+    #[allow(clippy::only_used_in_recursion)] // the parent index is threaded for nested blocks
     fn stmt(&mut self, s: &Stmt, parent: usize) {
         let at = |span: minijinja::machinery::Span| span.start_offset as usize;
         match s {
