@@ -191,13 +191,8 @@ fn lint_rejects_a_command_step_that_does_not_quote_a_value() {
     let bad = r#"az rest --method get --url "https://management.azure.com{{ violations[0].id }}?api-version=2025-10-01-preview""#;
     let text = policy(bad, "none");
     std::fs::write(&file, &text).unwrap();
-    let out = xdrguard()
-        .args(["lint", "--no-builtin"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let (code, stderr) = lint(dir.path());
+    assert_eq!(code, Some(3), "{stderr}");
     let (line, text_line) = text
         .lines()
         .enumerate()
@@ -220,17 +215,21 @@ fn lint_rejects_a_command_step_that_does_not_quote_a_value() {
     // The same step with the value quoted as one word passes.
     let good = r#"az rest --method get --url {{ ("https://management.azure.com" ~ violations[0].id ~ "?api-version=2025-10-01-preview") | sh }}"#;
     std::fs::write(&file, policy(good, "none")).unwrap();
+    let (code, stderr) = lint(dir.path());
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+/// `lint --no-builtin dir`: (exit code, stderr).
+fn lint(dir: &Path) -> (Option<i32>, String) {
     let out = xdrguard()
         .args(["lint", "--no-builtin"])
-        .arg(dir.path())
+        .arg(dir)
         .output()
         .unwrap();
-    assert_eq!(
+    (
         out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]

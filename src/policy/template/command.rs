@@ -32,7 +32,7 @@ pub fn check(text: &str, shell: Shell) -> Vec<Problem> {
         lex: Lexer::new(shell),
         problems: Vec::new(),
     };
-    c.stmt(&tree, 0);
+    c.stmt(&tree);
     c.problems
 }
 
@@ -46,12 +46,10 @@ impl Checker {
         self.problems.push(Problem { offset, message });
     }
 
-    /// `parent` is where the enclosing tag starts, for statements that carry no span.
-    #[allow(clippy::only_used_in_recursion)] // the parent index is threaded for nested blocks
-    fn stmt(&mut self, s: &Stmt, parent: usize) {
+    fn stmt(&mut self, s: &Stmt) {
         let at = |span: minijinja::machinery::Span| span.start_offset as usize;
         match s {
-            Stmt::Template(t) => t.children.iter().for_each(|c| self.stmt(c, parent)),
+            Stmt::Template(t) => t.children.iter().for_each(|c| self.stmt(c)),
             Stmt::EmitRaw(r) => {
                 let problems = self.lex.text(r.raw, at(r.span()));
                 self.problems.extend(problems);
@@ -77,7 +75,8 @@ impl Checker {
             Stmt::Import(b) => self.refuse_tag(at(b.span()), "import"),
             Stmt::FromImport(b) => self.refuse_tag(at(b.span()), "from"),
             Stmt::Block(b) => self.refuse_tag(at(b.span()), "block"),
-            #[allow(unreachable_patterns)] // `{% break %}`/`{% continue %}` where enabled
+            // `{% break %}`/`{% continue %}`, where a crate enables them: they write nothing.
+            #[allow(unreachable_patterns)]
             _ => {}
         }
     }
@@ -100,7 +99,7 @@ impl Checker {
             self.problems.push(p);
         }
         let before = self.lex.stack.clone();
-        body.iter().for_each(|s| self.stmt(s, tag));
+        body.iter().for_each(|s| self.stmt(s));
         if let Some(p) = self.lex.settle(tag) {
             self.problems.push(p);
         }
