@@ -107,6 +107,8 @@ pub enum CollectCode {
     /// The collected facts fail their own schema: our bug.
     Internal,
     Runtime,
+    /// No credential could sign in.
+    SignIn,
     Url,
 }
 
