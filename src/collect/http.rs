@@ -119,6 +119,8 @@ pub enum ErrorCode {
     OperatorUnknown,
     /// A call this one needs the answer of failed.
     DependencyFailed,
+    /// The connector pre-check answered licenseState `Unknown`.
+    LicenseStateUnknown,
 }
 
 impl ErrorCode {

@@ -127,10 +127,13 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
 fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> SectionError {
     let info = apis::section(name);
     let mut message = http.scrub(&e.message);
-    // Nothing was asked, so nothing was refused: no permission to grant.
+    // Nothing was refused (no connection, no sign-in, or an answer that could not tell):
+    // no permission to grant.
     if matches!(
         e.code,
-        ErrorCode::ConnectionFailed | ErrorCode::AuthenticationFailed
+        ErrorCode::ConnectionFailed
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::LicenseStateUnknown
     ) {
         return SectionError {
             code: e.code.to_string(),
