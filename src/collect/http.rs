@@ -322,12 +322,27 @@ impl Http {
             self.tokens.get(api).await.map_err(|e| {
                 CallError::new(ErrorCode::AuthenticationFailed, self.scrub(&e), None)
             })?;
+        let mut rb = self
+            .client
+            .request(method.clone(), url.clone())
+            .bearer_auth(&token)
+            .header(ACCEPT, "application/json");
+        for (name, value) in headers {
+            rb = rb.header(*name, *value);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let request = rb
+            .build()
+            .map_err(|e| CallError::bad_url(format!("cannot build the request: {e}")))?;
         let mut budget = self.budget(api);
         loop {
             let attempt = budget.attempt();
-            let outcome = self
-                .send_once(api, &method, url, body, headers, &token, attempt)
-                .await;
+            let outcome = match request.try_clone() {
+                Some(r) => self.send_once(api, r, attempt).await,
+                None => Err(CallError::malformed("request body cannot be sent again")),
+            };
             // Decide whether to try again, and after how long.
             let (delay, last) = match outcome {
                 Ok(r) if r.status == 429 || r.status == 503 => {
@@ -365,29 +380,18 @@ impl Http {
     async fn send_once(
         &self,
         api: Api,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        headers: Headers,
-        token: &str,
+        request: reqwest::Request,
         attempt: u32,
     ) -> Result<RawResponse, CallError> {
         let _permit = self.limit.acquire().await.expect("semaphore never closed");
         self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
         self.progress.request(api);
-        tracing::debug!(%method, url = %url, attempt, "request");
-        let mut rb = self
+        tracing::debug!(method = %request.method(), url = %request.url(), attempt, "request");
+        let resp = self
             .client
-            .request(method.clone(), url.clone())
-            .bearer_auth(token)
-            .header(ACCEPT, "application/json");
-        for (name, value) in headers {
-            rb = rb.header(*name, *value);
-        }
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        let resp = rb.send().await.map_err(|e| transport_error(&e))?;
+            .execute(request)
+            .await
+            .map_err(|e| transport_error(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| transport_error(&e))?;

@@ -174,7 +174,8 @@ mod tests {
     /// The codes users already see (exactly the ones before they became enums).
     #[test]
     fn texts_are_the_published_ones() {
-        let published = "collect::http collect::internal collect::runtime collect::sign_in collect::url \
+        let published =
+            "collect::http collect::internal collect::runtime collect::sign_in collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
             input::output_dir input::too_large input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \
