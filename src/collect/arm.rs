@@ -1,7 +1,7 @@
 //! Azure Resource Manager: the workspace, its Sentinel configuration and who may do what on it.
 //! Paths and api-versions come from the catalog so the docs and `permissions` cannot drift.
 
-use super::http::CallError;
+use super::http::{CallError, ErrorCode};
 use super::norm::{arr, int, last_segment, opt_str, ptr_str, req_str, strings};
 use crate::facts::apis;
 use crate::facts::sections::{
@@ -298,9 +298,23 @@ pub fn connector_requirements(v: &Value) -> Result<ConnectorRequirements, CallEr
             .or_else(|| ptr_str(v, &format!("/properties/{k}")))
             .ok_or_else(|| CallError::malformed(format!("missing `{k}`")))
     };
+    let authorization_state = get("authorizationState")?;
+    let license_state = get("licenseState")?;
+    // The spec lists licenseState `Unknown` without a meaning: the pre-check could not tell,
+    // which is neither pass nor fail. With authorization Valid nothing else decides, so the
+    // section is an error (XDR-REQ-01 `error`); an Invalid authorization still fails.
+    if license_state.eq_ignore_ascii_case("unknown")
+        && authorization_state.eq_ignore_ascii_case("valid")
+    {
+        return Err(CallError::new(
+            ErrorCode::LicenseStateUnknown,
+            format!("Microsoft's pre-check could not determine the license state (licenseState {license_state}, authorizationState {authorization_state}); run it again later or as the operator"),
+            None,
+        ));
+    }
     Ok(ConnectorRequirements {
-        authorization_state: get("authorizationState")?,
-        license_state: get("licenseState")?,
+        authorization_state,
+        license_state,
     })
 }
 
@@ -401,4 +415,25 @@ pub fn assigned_permissions(
         source: PermissionsSource::RoleAssignments,
         permissions,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_license_state_is_an_error_unless_authorization_already_fails() {
+        let e = connector_requirements(
+            &json!({"authorizationState": "Valid", "licenseState": "Unknown"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::LicenseStateUnknown);
+        assert!(e.message.contains("could not determine the license state"));
+        let r = connector_requirements(
+            &json!({"authorizationState": "Invalid", "licenseState": "Unknown"}),
+        )
+        .unwrap();
+        assert_eq!(r.license_state, "Unknown");
+    }
 }

@@ -2,7 +2,7 @@
 //! inner 429/5xx is retried in a later batch after its Retry-After, and every list is followed
 //! to its last page. The normalisers turn Graph shapes into facts sections.
 
-use super::http::{CallError, Http};
+use super::http::{CallError, Headers, Http};
 use super::norm::{arr, int, opt_str, req_str, strings};
 use crate::facts::apis::Api;
 use crate::facts::sections::{
@@ -19,25 +19,40 @@ use url::Url;
 /// Graph's limit of requests per `$batch`.
 pub const MAX_BATCH: usize = 20;
 
-/// One GET to put in a batch: a path relative to `/v1.0` (with its query), and whether the
-/// answer is a list whose pages must all be read.
+/// One GET to put in a batch: a path relative to `/v1.0` (with its query), whether the
+/// answer is a list whose pages must all be read, and the headers it needs.
 #[derive(Debug, Clone)]
 pub struct GraphGet {
     pub path: String,
     pub list: bool,
+    pub headers: Headers,
 }
+
+/// The header of Graph's advanced queries: "ConsistencyLevel | eventual. This header and
+/// `$count` are required when using the `$search`, `$filter`, `$orderby`, or OData cast query
+/// parameters" (microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-transitivememberof.md).
+pub const ADVANCED_QUERY: Headers = &[("ConsistencyLevel", "eventual")];
 
 impl GraphGet {
     pub fn one(path: impl Into<String>) -> Self {
         GraphGet {
             path: path.into(),
             list: false,
+            headers: &[],
         }
     }
     pub fn list(path: impl Into<String>) -> Self {
         GraphGet {
             path: path.into(),
             list: true,
+            headers: &[],
+        }
+    }
+    /// A list read as an advanced query (the path must carry `$count=true`).
+    pub fn advanced_list(path: impl Into<String>) -> Self {
+        GraphGet {
+            headers: ADVANCED_QUERY,
+            ..GraphGet::list(path)
         }
     }
 }
@@ -110,12 +125,16 @@ async fn round(
     pending: &[usize],
 ) -> Vec<(usize, Inner)> {
     let answers = join_all(pending.chunks(MAX_BATCH).map(|chunk| async move {
+        // "To use advanced query capabilities in batch requests, specify the ConsistencyLevel
+        // header in the JSON body of the POST request" (concepts/aad-advanced-queries.md).
         let body = json!({
-            "requests": chunk.iter().map(|&i| json!({
-                "id": i.to_string(),
-                "method": "GET",
-                "url": gets[i].path,
-            })).collect::<Vec<_>>()
+            "requests": chunk.iter().map(|&i| {
+                let mut r = json!({"id": i.to_string(), "method": "GET", "url": gets[i].path});
+                if !gets[i].headers.is_empty() {
+                    r["headers"] = gets[i].headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+                }
+                r
+            }).collect::<Vec<_>>()
         });
         let answer = http.json(Api::Graph, Method::POST, url, Some(&body)).await;
         (chunk, answer)
@@ -189,7 +208,7 @@ async fn all_pages(
     if !body.is_object() {
         return Err(CallError::malformed("expected a JSON object"));
     }
-    http.rest_of_pages(Api::Graph, body, &first_url)
+    http.rest_of_pages(Api::Graph, body, &first_url, get.headers)
         .await
         .map(Value::Array)
 }
@@ -270,6 +289,10 @@ fn license(s: &Value) -> Result<License, CallError> {
             .pointer("/prepaidUnits/enabled")
             .and_then(int)
             .unwrap_or(0),
+        prepaid_warning: s
+            .pointer("/prepaidUnits/warning")
+            .and_then(int)
+            .unwrap_or(0),
         consumed_units: s.get("consumedUnits").and_then(int),
         service_plans,
     })
@@ -298,10 +321,21 @@ pub fn groups(items: &Value) -> Result<Vec<Group>, CallError> {
         .collect()
 }
 
-/// Active role assignments and eligibility schedules share one shape.
-pub fn role_assignments(items: &Value) -> Result<Vec<DirectoryRoleAssignment>, CallError> {
+/// Active role assignments and eligibility schedules share one shape. They are read by
+/// role (every holder of an accepted role), so only those of `principals` (the operator and
+/// their role-assignable groups) are kept: the facts say what the operator holds, nothing
+/// about anyone else.
+pub fn role_assignments(
+    items: &Value,
+    principals: &[String],
+) -> Result<Vec<DirectoryRoleAssignment>, CallError> {
     arr(items)?
         .iter()
+        .filter(|a| {
+            a.get("principalId")
+                .and_then(Value::as_str)
+                .is_some_and(|p| principals.iter().any(|x| x.eq_ignore_ascii_case(p)))
+        })
         .map(|a| {
             Ok(DirectoryRoleAssignment {
                 id: req_str(a, "id")?,
@@ -357,13 +391,20 @@ pub fn mdi_health_issues(items: &Value) -> Result<Vec<MdiHealthIssue>, CallError
 }
 
 /// Graph's answer when Defender for Identity was never set up for the tenant: data, not error.
-pub fn mdi_not_provisioned(e: &CallError) -> bool {
+///
+/// The sensors API answers such a tenant 403 `Forbidden` "Tenant is not onboarded to
+/// Microsoft Defender for Identity", while a missing permission is a 403 with another body
+/// (`UnknownError`, empty message): microsoft/zerotrustassessment
+/// src/powershell/tests/Test-Assessment.41018.ps1 tells them apart the same way. Any other
+/// 403 stays an error.
+pub fn mdi_not_onboarded(e: &CallError) -> bool {
     let text = format!("{} {}", e.code, e.message).to_ascii_lowercase();
     match e.status {
         Some(404) => true,
         Some(400) => ["provision", "onboard", "not enabled", "no workspace"]
             .iter()
             .any(|w| text.contains(w)),
+        Some(403) => e.message.to_ascii_lowercase().contains("not onboarded"),
         _ => false,
     }
 }
@@ -381,21 +422,41 @@ mod tests {
     }
 
     #[test]
-    fn mdi_not_provisioned_is_narrow() {
+    fn mdi_not_onboarded_is_narrow() {
         let api = |code: &str, message: &str, status: u16| {
             CallError::new(ErrorCode::Api(code.into()), message, Some(status))
         };
-        assert!(mdi_not_provisioned(&api(
+        assert!(mdi_not_onboarded(&api(
             "BadRequest",
             "Tenant is not onboarded to MDI",
             400
         )));
-        assert!(mdi_not_provisioned(&api("NotFound", "x", 404)));
-        assert!(!mdi_not_provisioned(&api(
+        assert!(mdi_not_onboarded(&api("NotFound", "x", 404)));
+        assert!(mdi_not_onboarded(&api(
             "Forbidden",
-            "not onboarded",
+            "Tenant is not onboarded to Microsoft Defender for Identity",
             403
         )));
-        assert!(!mdi_not_provisioned(&api("BadRequest", "bad filter", 400)));
+        assert!(!mdi_not_onboarded(&api("UnknownError", "", 403)));
+        assert!(!mdi_not_onboarded(&api(
+            "Forbidden",
+            "Insufficient privileges",
+            403
+        )));
+        assert!(!mdi_not_onboarded(&api("BadRequest", "bad filter", 400)));
+    }
+
+    #[test]
+    fn role_reads_keep_the_operator_and_given_groups_only() {
+        let items = json!([
+            {"id": "a", "roleDefinitionId": "r", "principalId": "OP", "directoryScopeId": "/"},
+            {"id": "b", "roleDefinitionId": "r", "principalId": "g1"},
+            {"id": "c", "roleDefinitionId": "r", "principalId": "someone-else"},
+            {"id": "d", "roleDefinitionId": "r", "principalId": "g2"},
+        ]);
+        let kept = role_assignments(&items, &["op".into(), "G1".into()]).unwrap();
+        let ids: Vec<&str> = kept.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(kept[1].directory_scope_id, "/");
     }
 }

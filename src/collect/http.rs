@@ -9,8 +9,9 @@ use crate::facts::apis::Api;
 use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
@@ -118,6 +119,8 @@ pub enum ErrorCode {
     OperatorUnknown,
     /// A call this one needs the answer of failed.
     DependencyFailed,
+    /// The connector pre-check answered licenseState `Unknown`.
+    LicenseStateUnknown,
 }
 
 impl ErrorCode {
@@ -129,6 +132,9 @@ impl ErrorCode {
         )
     }
 }
+
+/// Extra request headers (name, value), e.g. Graph's `ConsistencyLevel: eventual`.
+pub type Headers = &'static [(&'static str, &'static str)];
 
 /// Why a call failed: what the section error will say.
 #[derive(Debug, Clone, PartialEq)]
@@ -207,6 +213,9 @@ pub struct Http {
     policy: RetryPolicy,
     pub counters: Counters,
     progress: Progress,
+    /// Hosts a connection could not be made to (DNS, refused), with that failure: later
+    /// requests there fail at once instead of each paying for it again.
+    failed_hosts: Mutex<HashMap<String, CallError>>,
 }
 
 impl Http {
@@ -232,6 +241,7 @@ impl Http {
             policy,
             counters: Counters::default(),
             progress,
+            failed_hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -268,6 +278,19 @@ impl Http {
         }
     }
 
+    /// The connection failures met so far, one per host (origin), in host order.
+    pub fn connection_failures(&self) -> Vec<(String, CallError)> {
+        let mut v: Vec<_> = self
+            .failed_hosts
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|(h, e)| (h.clone(), e.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// Send one request, retrying 429/503 after Retry-After and 5xx/timeouts with backoff.
     /// Returns the final response, whatever its status, unless no response came at all.
     pub async fn send(
@@ -277,16 +300,49 @@ impl Http {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<RawResponse, CallError> {
+        self.send_with(api, method, url, body, &[]).await
+    }
+
+    /// [`Http::send`] with extra headers. A connection that cannot be made at all (DNS,
+    /// refused) is not retried: it is remembered for the host, and later requests there fail
+    /// with the same error without being sent.
+    pub async fn send_with(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        headers: Headers,
+    ) -> Result<RawResponse, CallError> {
+        let origin = url.origin().ascii_serialization();
+        if let Some(e) = self.failed_hosts.lock().expect("not poisoned").get(&origin) {
+            return Err(e.clone());
+        }
         let token =
             self.tokens.get(api).await.map_err(|e| {
                 CallError::new(ErrorCode::AuthenticationFailed, self.scrub(&e), None)
             })?;
+        let mut rb = self
+            .client
+            .request(method.clone(), url.clone())
+            .bearer_auth(&token)
+            .header(ACCEPT, "application/json");
+        for (name, value) in headers {
+            rb = rb.header(*name, *value);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let request = rb
+            .build()
+            .map_err(|e| CallError::bad_url(format!("cannot build the request: {e}")))?;
         let mut budget = self.budget(api);
         loop {
             let attempt = budget.attempt();
-            let outcome = self
-                .send_once(api, &method, url, body, &token, attempt)
-                .await;
+            let outcome = match request.try_clone() {
+                Some(r) => self.send_once(api, r, attempt).await,
+                None => Err(CallError::malformed("request body cannot be sent again")),
+            };
             // Decide whether to try again, and after how long.
             let (delay, last) = match outcome {
                 Ok(r) if r.status == 429 || r.status == 503 => {
@@ -296,6 +352,15 @@ impl Http {
                 Ok(r) => {
                     tracing::debug!(%method, url = %url, status = r.status, "response");
                     return Ok(r);
+                }
+                Err(e) if e.code == ErrorCode::ConnectionFailed => {
+                    tracing::warn!(url = %url, "{}", e.message);
+                    self.failed_hosts
+                        .lock()
+                        .expect("not poisoned")
+                        .entry(origin)
+                        .or_insert_with(|| e.clone());
+                    return Err(e);
                 }
                 Err(e) => (budget.delay(None), Err(e)),
             };
@@ -315,25 +380,18 @@ impl Http {
     async fn send_once(
         &self,
         api: Api,
-        method: &Method,
-        url: &Url,
-        body: Option<&Value>,
-        token: &str,
+        request: reqwest::Request,
         attempt: u32,
     ) -> Result<RawResponse, CallError> {
         let _permit = self.limit.acquire().await.expect("semaphore never closed");
         self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
         self.progress.request(api);
-        tracing::debug!(%method, url = %url, attempt, "request");
-        let mut rb = self
+        tracing::debug!(method = %request.method(), url = %request.url(), attempt, "request");
+        let resp = self
             .client
-            .request(method.clone(), url.clone())
-            .bearer_auth(token)
-            .header(ACCEPT, "application/json");
-        if let Some(b) = body {
-            rb = rb.json(b);
-        }
-        let resp = rb.send().await.map_err(|e| transport_error(&e))?;
+            .execute(request)
+            .await
+            .map_err(|e| transport_error(&e))?;
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
@@ -413,7 +471,12 @@ impl Http {
 
     /// GET one JSON object.
     pub async fn get(&self, api: Api, url: &Url) -> Result<Value, CallError> {
-        match self.json(api, Method::GET, url, None).await? {
+        self.get_with(api, url, &[]).await
+    }
+
+    async fn get_with(&self, api: Api, url: &Url, headers: Headers) -> Result<Value, CallError> {
+        let r = self.send_with(api, Method::GET, url, None, headers).await?;
+        match self.parse(r)? {
             Some(v) if v.is_object() => Ok(v),
             Some(_) => Err(CallError::malformed("expected a JSON object")),
             None => Err(CallError::malformed("empty body")),
@@ -423,15 +486,17 @@ impl Http {
     /// GET a list and every following page; the items of all pages, in order.
     pub async fn list(&self, api: Api, url: &Url) -> Result<Vec<Value>, CallError> {
         let first = self.get(api, url).await?;
-        self.rest_of_pages(api, first, url).await
+        self.rest_of_pages(api, first, url, &[]).await
     }
 
-    /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest.
+    /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest, sending
+    /// `headers` with each (an advanced query's pages need its `ConsistencyLevel` too).
     pub async fn rest_of_pages(
         &self,
         api: Api,
         first: Value,
         first_url: &Url,
+        headers: Headers,
     ) -> Result<Vec<Value>, CallError> {
         let mut seen: HashSet<String> = HashSet::from([first_url.to_string()]);
         let mut items = Vec::new();
@@ -460,7 +525,7 @@ impl Http {
             if !seen.insert(next.to_string()) {
                 return Err(CallError::malformed("nextLink repeats an earlier page"));
             }
-            page = self.get(api, &next).await?;
+            page = self.get_with(api, &next, headers).await?;
         }
     }
 }
@@ -497,8 +562,13 @@ fn transport_error(e: &reqwest::Error) -> CallError {
     } else {
         ErrorCode::TransportError
     };
-    // reqwest's Display never includes headers, so no token can leak through it.
-    let mut msg = e.to_string();
+    // reqwest's Display never includes headers, so no token can leak through it. A failed
+    // connection is said once per host, so its cause leaves out the URL (the call names it).
+    let mut msg = if code == ErrorCode::ConnectionFailed {
+        "cannot connect".to_string()
+    } else {
+        e.to_string()
+    };
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg.push_str(": ");

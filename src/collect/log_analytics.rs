@@ -16,7 +16,10 @@ pub const XDR_INCIDENT_PROVIDERS: &[&str] = &[
     "Microsoft 365 Defender",
     "Microsoft Defender XDR",
 ];
-/// SecurityAlert.ProductName values of Defender products.
+/// SecurityAlert.ProductName values of the products whose alerts Defender XDR carries
+/// (learn.microsoft.com/azure/sentinel/microsoft-365-defender-sentinel-integration), matched
+/// exactly. "Azure Active Directory Identity Protection" is the name Sentinel content and the
+/// SecurityInsights alert-rule `productFilter` use for Entra ID Protection.
 pub const DEFENDER_ALERT_PRODUCTS: &[&str] = &[
     "Microsoft 365 Defender",
     "Microsoft Defender XDR",
@@ -24,7 +27,13 @@ pub const DEFENDER_ALERT_PRODUCTS: &[&str] = &[
     "Office 365 Advanced Threat Protection",
     "Azure Advanced Threat Protection",
     "Microsoft Cloud App Security",
+    "Azure Active Directory Identity Protection",
 ];
+/// Products whose exact ProductName is not published (Purview Data Loss Prevention, Insider
+/// Risk Management): matched with KQL `has`, so "Microsoft Data Loss Prevention" and
+/// "Microsoft Purview …" spellings both count.
+pub const DEFENDER_ALERT_PRODUCT_TERMS: &[&str] =
+    &["Data Loss Prevention", "Insider Risk Management"];
 
 fn kql_list(items: &[&str]) -> String {
     items
@@ -70,9 +79,13 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
         kql_list(XDR_INCIDENT_PROVIDERS)
     ));
     parts.push(format!(
-        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}))\n\
+        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}){})\n\
          | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityAlert\";",
-        kql_list(DEFENDER_ALERT_PRODUCTS)
+        kql_list(DEFENDER_ALERT_PRODUCTS),
+        DEFENDER_ALERT_PRODUCT_TERMS
+            .iter()
+            .map(|t| format!(" or ProductName has \"{t}\""))
+            .collect::<String>()
     ));
     let sources = if tables.is_empty() {
         "incidents, alerts"
@@ -199,6 +212,16 @@ mod tests {
         assert!(q.contains("union withsource=TableName isfuzzy=true DeviceInfo\n"));
         assert!(q.contains("project TableName, LastReceived, Rows"));
         assert!(query(&["X | take 1".into()]).is_err());
+    }
+
+    #[test]
+    fn alerts_count_every_provider_defender_xdr_carries() {
+        let q = query(&[]).unwrap();
+        assert!(
+            q.contains("\"Azure Active Directory Identity Protection\""),
+            "{q}"
+        );
+        assert!(q.contains(" or ProductName has \"Data Loss Prevention\" or ProductName has \"Insider Risk Management\")"), "{q}");
     }
 
     #[test]

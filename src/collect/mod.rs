@@ -20,7 +20,8 @@ pub mod redact;
 use crate::facts::apis::{self, Api};
 use crate::facts::sections::{MdiSensors, OperatorSource, WorkspacePermissions};
 use crate::facts::{
-    FactsDocument, Section, SectionData, SectionError, SectionName, Target, ToolInfo, WorkspaceRef,
+    is_guid, FactsDocument, Section, SectionData, SectionError, SectionName, Target, ToolInfo,
+    WorkspaceRef,
 };
 use futures::future::join_all;
 use graph::GraphGet;
@@ -40,6 +41,9 @@ pub struct Options {
     pub required_tables: Vec<String>,
     /// How far back the ingestion query looks (the longest age a policy judges, via the CLI).
     pub ingestion_lookback: chrono::Duration,
+    /// Directory role template ids whose assignments and eligibilities to read (the policy
+    /// params, via the CLI).
+    pub accepted_roles: Vec<String>,
     pub redact: bool,
 }
 
@@ -123,6 +127,23 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
 fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> SectionError {
     let info = apis::section(name);
     let mut message = http.scrub(&e.message);
+    // Nothing was refused (no connection, no sign-in, or an answer that could not tell):
+    // no permission to grant.
+    if matches!(
+        e.code,
+        ErrorCode::ConnectionFailed
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::LicenseStateUnknown
+    ) {
+        return SectionError {
+            code: e.code.to_string(),
+            message,
+            status: e.status,
+            permission: None,
+            call: Some(call),
+            grant: None,
+        };
+    }
     // Only for the call's own 403, not for one inherited from the operator lookup.
     if !e.code.is_inherited() && e.status == Some(403) && info.api == Api::Graph {
         message.push_str(" (Graph answers 403 for a missing permission or a missing license)");
@@ -142,33 +163,32 @@ fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> 
     }
 }
 
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-/// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds.
+/// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds, all
+/// in one `$batch` round trip. What the operator holds is read by role, not by principal: a
+/// `principalId eq` filter is direct-only ("if a user is assigned a Microsoft Entra role
+/// through group membership ... this request will list the group's ID as the principalId",
+/// microsoft-graph-docs-contrib api-reference/beta/api/rbacapplication-list-transitiveroleassignments.md),
+/// and a filter by the operator's groups would need their ids first (another round trip).
+/// `roleDefinitionId eq` is documented for both lists and needs neither; the answers are
+/// narrowed to the operator and their role-assignable groups ([`graph::role_assignments`]).
 async fn graph_sections(
     http: &Http,
     opts: &Options,
     op_tx: oneshot::Sender<Result<String, CallError>>,
     tenant_tx: oneshot::Sender<Option<String>>,
 ) -> Vec<Got> {
-    let (op_path, op_source) = match &opts.operator {
-        None => (
-            format!("/me?{}", graph::OPERATOR_SELECT),
-            OperatorSource::Me,
-        ),
+    let (who, op_source) = match &opts.operator {
+        None => ("/me".to_string(), OperatorSource::Me),
         Some(o) => (
-            format!("/users/{}?{}", graph::encode(o), graph::OPERATOR_SELECT),
+            format!("/users/{}", graph::encode(o)),
             OperatorSource::Lookup,
         ),
     };
-    let mut first = vec![
+    let op_path = format!("{who}?{}", graph::OPERATOR_SELECT);
+    let groups_path = format!(
+        "{who}/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,isAssignableToRole"
+    );
+    let mut gets = vec![
         GraphGet::list("/organization"),
         GraphGet::list("/subscribedSkus"),
         GraphGet::one(op_path.clone()),
@@ -177,17 +197,20 @@ async fn graph_sections(
             "/security/identities/healthIssues?$filter={}",
             graph::encode("status eq 'open'")
         )),
+        GraphGet::advanced_list(groups_path.clone()),
     ];
-    // An operator given by object id needs no lookup first: its memberships ride in the same batch.
-    let known_id = opts
-        .operator
-        .as_deref()
-        .filter(|o| is_guid(o))
-        .map(str::to_string);
-    if let Some(id) = &known_id {
-        first.extend(member_paths(id).into_iter().map(GraphGet::list));
-    }
-    let mut r = graph::batch(http, &first).await.into_iter();
+    let roles = &opts.accepted_roles;
+    gets.extend(
+        roles
+            .iter()
+            .map(|r| GraphGet::list(role_path(ROLE_ASSIGNMENTS, r))),
+    );
+    gets.extend(
+        roles
+            .iter()
+            .map(|r| GraphGet::list(role_path(ROLE_ELIGIBILITIES, r))),
+    );
+    let mut r = graph::batch(http, &gets).await.into_iter();
     let mut next = || {
         r.next()
             .unwrap_or_else(|| Err(CallError::malformed("no answer")))
@@ -199,13 +222,13 @@ async fn graph_sections(
             SectionName::Tenant,
             tenant,
             SectionData::Tenant,
-            batched_call(&first[0].path),
+            batched_call(&gets[0].path),
         ),
         got(
             SectionName::Licenses,
             next().and_then(|v| graph::licenses(&v)),
             SectionData::Licenses,
-            batched_call(&first[1].path),
+            batched_call(&gets[1].path),
         ),
     ];
     let operator = next()
@@ -215,7 +238,7 @@ async fn graph_sections(
     out.extend(mdi_sections(
         sensors,
         issues,
-        [&first[3].path, &first[4].path],
+        [&gets[3].path, &gets[4].path],
     ));
 
     let op_id: Result<String, CallError> = operator
@@ -229,20 +252,33 @@ async fn graph_sections(
         SectionData::Operator,
         batched_call(&op_path),
     ));
-
-    let members: Vec<Res> = match (&known_id, &op_id) {
-        (Some(_), _) => (0..3).map(|_| next()).collect(),
-        (None, Ok(id)) => {
-            let gets: Vec<GraphGet> = member_paths(id).into_iter().map(GraphGet::list).collect();
-            graph::batch(http, &gets).await
-        }
-        (None, Err(e)) => (0..3).map(|_| Err(operator_unknown(e))).collect(),
-    };
+    let groups = next();
+    let assignments: Vec<Res> = roles.iter().map(|_| next()).collect();
+    let eligibilities: Vec<Res> = roles.iter().map(|_| next()).collect();
+    // An operator given by object id is known even when its lookup failed.
+    let known_id = opts.operator.clone().filter(|o| is_guid(o));
+    let id = op_id.or_else(|e| known_id.ok_or(e));
     out.extend(membership_sections(
-        members,
-        op_id.as_deref().unwrap_or("{operator id}"),
+        id,
+        groups,
+        [assignments, eligibilities],
+        &groups_path,
     ));
     out
+}
+
+const ROLE_ASSIGNMENTS: &str = "/roleManagement/directory/roleAssignments";
+const ROLE_ELIGIBILITIES: &str = "/roleManagement/directory/roleEligibilitySchedules";
+
+/// Everyone's assignments (or eligibilities) of one role: `roleDefinitionId eq` is a
+/// documented filter of both lists (rbacapplication-list-roleassignments.md,
+/// unifiedroleeligibilityschedule resource).
+fn role_path(list: &str, role: &str) -> String {
+    let filter = graph::encode(&format!(
+        "roleDefinitionId eq '{}'",
+        role.replace('\'', "''")
+    ));
+    format!("{list}?$filter={filter}")
 }
 
 /// The call named in a section error for a GET that went in a `$batch`.
@@ -250,32 +286,18 @@ fn batched_call(path: &str) -> String {
     format!("GET /v1.0{path} (in $batch)")
 }
 
-/// The operator's groups, active role assignments and eligibilities, by operator id.
-fn member_paths(id: &str) -> [String; 3] {
-    // Each value encoded once: the id as a path segment, and as part of the filter.
-    let principal = graph::encode(&format!("principalId eq '{id}'"));
-    let id = graph::encode(id);
-    [
-        format!(
-            "/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"
-        ),
-        format!("/roleManagement/directory/roleAssignments?$filter={principal}"),
-        format!("/roleManagement/directory/roleEligibilitySchedules?$filter={principal}"),
-    ]
-}
-
-/// Defender for Identity: an answer that says it was never set up is data (not provisioned,
+/// Defender for Identity: an answer that says it was never set up is data (not onboarded,
 /// nothing open), not an error.
 fn mdi_sections(sensors: Res, issues: Res, paths: [&str; 2]) -> [Got; 2] {
     let sensors = match sensors {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(MdiSensors {
+        Err(e) if graph::mdi_not_onboarded(&e) => Ok(MdiSensors {
             provisioned: false,
             sensors: Vec::new(),
         }),
         other => other.and_then(|v| graph::mdi_sensors(&v)),
     };
     let issues = match issues {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(Vec::new()),
+        Err(e) if graph::mdi_not_onboarded(&e) => Ok(Vec::new()),
         other => other.and_then(|v| graph::mdi_health_issues(&v)),
     };
     [
@@ -294,33 +316,66 @@ fn mdi_sections(sensors: Res, issues: Res, paths: [&str; 2]) -> [Got; 2] {
     ]
 }
 
-/// The three membership sections from their answers, in [`member_paths`] order.
-fn membership_sections(members: Vec<Res>, operator_id: &str) -> [Got; 3] {
-    let [groups, assignments, eligibilities] = member_paths(operator_id);
-    let mut members = members.into_iter();
-    let mut member = || {
-        members
-            .next()
-            .unwrap_or_else(|| Err(CallError::malformed("no answer")))
+/// The operator's groups, and the role assignments and eligibilities (one answer per accepted
+/// role each) narrowed to the operator and their role-assignable groups. Without the operator
+/// none of the three can be told; without the groups, only the operator's own roles count
+/// (and the groups section is an error, so no verdict rests on them).
+fn membership_sections(
+    operator_id: Result<String, CallError>,
+    groups: Res,
+    [assignments, eligibilities]: [Vec<Res>; 2],
+    groups_path: &str,
+) -> [Got; 3] {
+    let role_call =
+        |list: &str| format!("GET /v1.0{list}?$filter=roleDefinitionId eq '…' (in $batch)");
+    let (groups, principals) = match operator_id {
+        Err(e) => {
+            let e = operator_unknown(&e);
+            (Err(e.clone()), Err(e))
+        }
+        Ok(id) => {
+            let groups = groups.and_then(|v| graph::groups(&v));
+            let mut principals = vec![id];
+            if let Ok(gs) = &groups {
+                principals.extend(
+                    gs.iter()
+                        .filter(|g| g.is_assignable_to_role == Some(true))
+                        .map(|g| g.id.clone()),
+                );
+            }
+            (groups, Ok(principals))
+        }
+    };
+    let held = |answers: Vec<Res>| {
+        let principals = principals.as_ref().map_err(Clone::clone)?;
+        let mut all: Vec<crate::facts::sections::DirectoryRoleAssignment> = Vec::new();
+        for a in answers {
+            for item in graph::role_assignments(&a?, principals)? {
+                if !all.iter().any(|x| x.id == item.id) {
+                    all.push(item);
+                }
+            }
+        }
+        Ok(all)
     };
     [
         got(
             SectionName::OperatorGroups,
-            member().and_then(|v| graph::groups(&v)),
+            groups,
             SectionData::OperatorGroups,
-            batched_call(&groups),
+            batched_call(groups_path),
         ),
         got(
             SectionName::DirectoryRoleAssignments,
-            member().and_then(|v| graph::role_assignments(&v)),
+            held(assignments),
             SectionData::DirectoryRoleAssignments,
-            batched_call(&assignments),
+            role_call(ROLE_ASSIGNMENTS),
         ),
         got(
             SectionName::DirectoryRoleEligibilities,
-            member().and_then(|v| graph::role_assignments(&v)),
+            held(eligibilities),
             SectionData::DirectoryRoleEligibilities,
-            batched_call(&eligibilities),
+            role_call(ROLE_ELIGIBILITIES),
         ),
     ]
 }
@@ -603,13 +658,4 @@ async fn assigned_permissions(
         arm::assigned_permissions(&assignments, &definitions),
         format!("GET {path}"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn guids() {
-        assert!(super::is_guid("87d349ed-44d7-43e1-9a83-5f2406dee5bd"));
-        assert!(!super::is_guid("AdeleV@contoso.com"));
-    }
 }

@@ -68,7 +68,7 @@ pub const SECTIONS: &[SectionInfo] = &[
     SectionInfo {
         name: SectionName::OperatorGroups,
         api: Api::Graph,
-        call: "GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group",
+        call: "GET /v1.0/me (or /users/{upn-or-id})/transitiveMemberOf/microsoft.graph.group?$count=true (ConsistencyLevel: eventual)",
         api_version: "v1.0",
         permission: "GroupMember.Read.All",
         grant: GRAPH_GRANT,
@@ -76,7 +76,7 @@ pub const SECTIONS: &[SectionInfo] = &[
     SectionInfo {
         name: SectionName::DirectoryRoleAssignments,
         api: Api::Graph,
-        call: "GET /v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'",
+        call: "GET /v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '{accepted role}' (tenant-wide; kept: the operator's and their role-assignable groups')",
         api_version: "v1.0",
         permission: "RoleManagement.Read.Directory",
         grant: GRAPH_GRANT,
@@ -84,7 +84,7 @@ pub const SECTIONS: &[SectionInfo] = &[
     SectionInfo {
         name: SectionName::DirectoryRoleEligibilities,
         api: Api::Graph,
-        call: "GET /v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '{id}'",
+        call: "GET /v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=roleDefinitionId eq '{accepted role}' (tenant-wide; kept: the operator's and their role-assignable groups')",
         api_version: "v1.0",
         permission: "RoleEligibilitySchedule.Read.Directory",
         grant: GRAPH_GRANT,

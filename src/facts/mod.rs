@@ -158,9 +158,17 @@ impl WorkspaceRef {
                     && !rg.is_empty()
                     && !name.is_empty() =>
             {
+                // ARM resource IDs are case-insensitive ("Resource names are case-insensitive
+                // unless noted", learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules)
+                // and `az` often prints them lowercase: one canonical spelling from here on.
+                let sub = if is_guid(sub) {
+                    sub.to_ascii_lowercase()
+                } else {
+                    sub.to_string()
+                };
                 Some(WorkspaceRef {
-                    id: id.to_string(),
-                    subscription_id: sub.to_string(),
+                    id: format!("/subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}"),
+                    subscription_id: sub,
                     resource_group: rg.to_string(),
                     name: name.to_string(),
                 })
@@ -221,6 +229,16 @@ impl Input for FactsDocument {
     }
 }
 
+/// A GUID in its 8-4-4-4-12 hex form (any case), as Azure subscription and Entra object ids are.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 impl FactsDocument {
     /// Read and validate a facts document; any problem is an `InputError` naming line and column.
     pub fn load(path: &Path) -> Result<Self, InputError> {
@@ -270,5 +288,29 @@ mod tests {
             ("s1", "rg", "ws")
         );
         assert!(WorkspaceRef::parse("/subscriptions/s1/resourceGroups/rg").is_none());
+    }
+
+    #[test]
+    fn workspace_ids_of_any_case_become_one_canonical_id() {
+        let canonical = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourceGroups/myRg/providers/Microsoft.OperationalInsights/workspaces/myWs";
+        for typed in [
+            canonical.to_string(),
+            canonical
+                .to_ascii_lowercase()
+                .replace("myrg", "myRg")
+                .replace("myws", "myWs"),
+            canonical
+                .to_ascii_uppercase()
+                .replace("MYRG", "myRg")
+                .replace("MYWS", "myWs"),
+        ] {
+            assert_eq!(
+                WorkspaceRef::parse(&typed).unwrap().id,
+                canonical,
+                "{typed}"
+            );
+        }
+        assert!(is_guid("87D349ED-44d7-43e1-9a83-5f2406dee5bd"));
+        assert!(!is_guid("AdeleV@contoso.com"));
     }
 }

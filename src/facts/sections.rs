@@ -172,6 +172,10 @@ pub struct License {
     pub capability_status: String,
     /// Prepaid units enabled (0 when Graph does not say).
     pub prepaid_enabled: i64,
+    /// Prepaid units in their grace period after the subscription expired (`capabilityStatus`
+    /// `Warning`); still usable until suspended. Optional so older documents load.
+    #[serde(default)]
+    pub prepaid_warning: i64,
     pub consumed_units: Option<i64>,
     pub service_plans: Vec<ServicePlan>,
 }

@@ -111,6 +111,8 @@ pub enum CollectCode {
     /// The collected facts fail their own schema: our bug.
     Internal,
     Runtime,
+    /// No credential could sign in.
+    SignIn,
     Url,
 }
 
@@ -176,7 +178,8 @@ mod tests {
     /// The codes users already see (exactly the ones before they became enums).
     #[test]
     fn texts_are_the_published_ones() {
-        let published = "collect::http collect::internal collect::runtime collect::url \
+        let published =
+            "collect::http collect::internal collect::runtime collect::sign_in collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
             input::output_dir input::too_large input::wrong_kind input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \

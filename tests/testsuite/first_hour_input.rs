@@ -399,8 +399,8 @@ fn test_without_a_folder_works_outside_the_repository() {
 }
 
 /// Signed in as a service principal without `--operator`, the operator's calls cannot be
-/// made; their section errors name the call with a readable placeholder, not
-/// `%257Boperator%2520id%257D`.
+/// made; their section errors name the call readably (placeholders, not
+/// `%257Boperator%2520id%257D`).
 #[tokio::test]
 async fn unmade_calls_name_their_placeholder_readably() {
     use crate::fake_microsoft::{scenarios, Fake, Reply};
@@ -427,13 +427,14 @@ async fn unmade_calls_name_their_placeholder_readably() {
             .unwrap_or_else(|| panic!("{s}: {}", facts["sections"][s]))
             .to_string()
     };
+    // Role assignments are read by role (group-held roles count), then narrowed to the operator.
     assert_eq!(
         call("directory_role_assignments"),
-        "GET /v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{operator id}' (in $batch)"
+        "GET /v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '…' (in $batch)"
     );
     assert_eq!(
         call("operator_groups"),
-        "GET /v1.0/users/{operator id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole (in $batch)"
+        "GET /v1.0/me/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,isAssignableToRole (in $batch)"
     );
     let sections = facts["sections"].as_object().unwrap();
     for (name, s) in sections {

@@ -48,6 +48,10 @@ fn options(operator: Option<&str>) -> Options {
         operator: operator.map(str::to_string),
         required_tables: REQUIRED_TABLES.iter().map(|s| s.to_string()).collect(),
         ingestion_lookback: chrono::Duration::days(7),
+        accepted_roles: vec![
+            scenarios::SECURITY_ADMIN.into(),
+            scenarios::GLOBAL_ADMIN.into(),
+        ],
         redact: false,
     }
 }
@@ -188,8 +192,22 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         .ends_with(scenarios::SENTINEL_READER)));
 
     assert_clean_log(&fake);
-    // Graph: two $batch calls (the operator's memberships need the operator's id first).
-    assert_eq!(fake.hits("POST", "/v1.0/$batch"), 2);
+    // Graph: one $batch: what the operator holds is read by role, so it needs no operator id.
+    assert_eq!(fake.hits("POST", "/v1.0/$batch"), 1);
+    let groups_read = fake
+        .log()
+        .into_iter()
+        .find(|l| l.key.contains("/transitiveMemberOf/microsoft.graph.group"))
+        .expect("the groups were read");
+    assert!(groups_read.in_batch && groups_read.key.contains("$count=true"));
+    assert_eq!(
+        groups_read
+            .headers
+            .get("consistencylevel")
+            .map(String::as_str),
+        Some("eventual"),
+        "the advanced query's header rides inside the $batch body"
+    );
     assert_eq!(
         fake.log()
             .iter()
