@@ -124,7 +124,10 @@ pub fn print_error(e: InputError) {
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     })
-    .with_width(100);
+    .with_width(100)
+    // Control IDs and paths contain hyphens: wrap between words only, never inside `XDR-CON-03`.
+    .with_break_words(false)
+    .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for (i, d) in e.into_each().into_iter().enumerate() {
         if i > 0 {

@@ -236,6 +236,12 @@ fn explain_says_a_control_is_disabled_and_suggests_ids() {
         "{}",
         out.stderr
     );
+    // The list of known IDs wraps between IDs, never inside one (`XDR-` / `ENT-01`).
+    assert!(
+        out.stderr.lines().all(|l| !l.trim_end().ends_with("XDR-")),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
