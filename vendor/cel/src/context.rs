@@ -125,6 +125,21 @@ impl<'p, 'v> Context<'p, 'v> {
         }
     }
 
+    /// Rebinds `name` in this scope, reusing its slot when it is bound already (xdrguard
+    /// patch: a comprehension rebinds its variables on every element; `add_variable_as_val`
+    /// would allocate the name anew each time).
+    pub(crate) fn set_variable(&mut self, name: &str, value: Box<dyn Val + 'v>) {
+        let variables = match self {
+            Context::Root { variables, .. } | Context::Child { variables, .. } => variables,
+        };
+        match variables.get_mut(name) {
+            Some(slot) => *slot = value,
+            None => {
+                variables.insert(name.to_owned(), value);
+            }
+        }
+    }
+
     pub fn set_variable_resolver(&mut self, r: &'v dyn VariableResolver) {
         match self {
             Context::Root { resolver, .. } => {

@@ -1481,10 +1481,10 @@ impl Value {
                     if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                         break;
                     }
-                    ctx.add_variable_as_val(&comprehension.iter_var, item.clone_as_boxed());
+                    ctx.set_variable(&comprehension.iter_var, item.clone_as_boxed());
                     let step = Value::resolve_val(&comprehension.loop_step, &ctx);
                     if let Some(accu) = deferred.step(step)? {
-                        ctx.add_variable_as_val(&comprehension.accu_var, accu.into_owned());
+                        ctx.set_variable(&comprehension.accu_var, accu.into_owned());
                     }
                 }
                 deferred.finish()?;
@@ -1531,11 +1531,13 @@ fn compare_values(
     lhs: &dyn Val,
     rhs: &dyn Val,
 ) -> Result<Ordering, ExecutionError> {
-    let context = ExecutionError::overload_for_values(operator, [lhs, rhs], false);
+    // xdrguard patch: build the error context only on error (it allocates), not for
+    // every comparison.
+    let context = || ExecutionError::overload_for_values(operator, [lhs, rhs], false);
     lhs.as_comparer()
-        .ok_or_else(|| context.clone())
+        .ok_or_else(context)
         .and_then(|comparer| comparer.compare(rhs))
-        .map_err(|error| error.with_overload_context(context))
+        .map_err(|error| error.with_lazy_overload_context(context))
 }
 
 fn boolean_operator_error(
@@ -1711,13 +1713,21 @@ impl<'e> AppendStep<'e> {
             if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                 break;
             }
-            ctx.add_variable_as_val(&comprehension.iter_var, item.clone_as_boxed());
+            ctx.set_variable(&comprehension.iter_var, item.clone_as_boxed());
             if let Some(guard) = self.guard {
                 if !try_bool(Value::resolve_val(guard, &ctx))? {
                     continue;
                 }
             }
-            accu.extend(Value::resolve_val(self.items, &ctx)?.as_ref())?;
+            // xdrguard patch: the `[expr]` of the step is a fresh list; move its elements
+            // into the accumulator rather than clone them (a deep copy of each `map` result).
+            match Value::resolve_val(self.items, &ctx)? {
+                CowVal::Owned(list) => match Vec::<Box<dyn Val + 'v>>::try_from(list) {
+                    Ok(items) => accu.append(items),
+                    Err(other) => accu.extend(other.as_ref())?,
+                },
+                borrowed => accu.extend(borrowed.as_ref())?,
+            }
         }
         Ok(CowVal::owned(accu.to_immutable()))
     }

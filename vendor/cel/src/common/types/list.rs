@@ -337,6 +337,11 @@ impl<'v> MutableList<'v> {
         Ok(())
     }
 
+    /// Appends `items`, moved (xdrguard patch: used by the `map`/`filter` fast path).
+    pub fn append(&mut self, mut items: Vec<Box<dyn Val + 'v>>) {
+        self.0.append(&mut items);
+    }
+
     /// Converts the mutable list into an immutable [`DefaultList`], reusing
     /// the backing storage.
     pub fn to_immutable(self) -> DefaultList<'v> {
