@@ -9,10 +9,12 @@ use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
 use crate::policy::template::render_or_flag;
 use crate::policy::{cel, Catalog, Effective, ParamType, ValidConfig};
-use ::cel::Value as CelValue;
+use ::cel::common::types::{
+    CelBool, CelDuration, CelList, CelMap, CelMapKey, CelString, CelTimestamp,
+};
+use ::cel::common::value::Val as CelVal;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub use crate::model::Profile;
 
@@ -40,11 +42,12 @@ pub fn evaluate(
 /// What every control of one run shares.
 struct Run<'a> {
     facts: &'a FactsDocument,
-    /// Each readable section, converted to CEL once.
-    sections: HashMap<&'a str, CelValue>,
+    /// Each readable section, converted to CEL once, borrowing `facts`, shared (not copied)
+    /// by every control that reads it.
+    sections: HashMap<&'a str, Box<dyn CelVal + 'a>>,
     profile: Profile,
     /// CEL context with the functions, `now` and `target`.
-    root: ::cel::Context<'static, 'static>,
+    root: ::cel::Context<'a, 'a>,
     /// `target` for templates.
     target: Value,
 }
@@ -63,11 +66,11 @@ impl<'a> Run<'a> {
             .collect();
         let target = target_json(facts);
         let mut root = cel::root_context();
-        root.add_variable_from_value(
+        root.add_variable_as_val(
             "now",
-            CelValue::Timestamp(facts.collected_at.fixed_offset()),
+            Box::new(CelTimestamp::from(facts.collected_at.fixed_offset())),
         );
-        root.add_variable_from_value("target", cel::from_json(&target));
+        root.add_variable_as_val("target", cel::owned(&target));
         Run {
             facts,
             sections,
@@ -253,25 +256,16 @@ fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[St
 }
 
 /// The CEL scope of one control: `params`, and `facts` holding only the sections it reads.
-fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Context<'r, 'static> {
+/// Each section is shared: putting it in the view is a reference-count increment.
+fn cel_scope<'r>(run: &'r Run, control: &'r Control, eff: &Effective) -> ::cel::Context<'r, 'r> {
     let mut scope = run.root.new_inner_scope();
-    scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
-    let readable: HashMap<::cel::objects::Key, CelValue> = control
-        .policy
-        .reads
-        .iter()
-        .filter_map(|r| {
-            run.sections
-                .get(r.as_str())
-                .map(|v| (::cel::objects::Key::String(Arc::new(r.clone())), v.clone()))
-        })
-        .collect();
-    scope.add_variable_from_value(
-        "facts",
-        CelValue::Map(::cel::objects::Map {
-            map: Arc::new(readable),
-        }),
-    );
+    scope.add_variable_as_val("params", params_to_cel(control, &eff.params));
+    let readable = cel::map(control.policy.reads.iter().filter_map(|r| {
+        run.sections
+            .get(r.as_str())
+            .map(|v| (CelMapKey::from(r.as_str()), v.clone()))
+    }));
+    scope.add_variable_as_val("facts", Box::new(readable));
     scope
 }
 
@@ -300,22 +294,24 @@ impl ExpressionError {
 /// Run `applies_when`, then `violations`, then `notes`.
 fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
     if let Some(prog) = &control.applies_when {
-        match cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))? {
-            CelValue::Bool(true) => {}
-            CelValue::Bool(false) => return Ok(Ran::NotApplicable),
-            other => {
+        let v = cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))?;
+        match v.downcast_ref::<CelBool>() {
+            Some(b) if *b.inner() => {}
+            Some(_) => return Ok(Ran::NotApplicable),
+            None => {
                 return Err(ExpressionError::of("applies_when")(format!(
-                    "returned {other:?}, not a bool"
+                    "returned {}, not a bool",
+                    cel::debug(v.as_ref())
                 )))
             }
         }
     }
     let evidence = cel::run(&control.violations, scope)
-        .and_then(|v| to_evidence(&v))
+        .and_then(|v| to_evidence(v.as_ref()))
         .map_err(ExpressionError::of("violations"))?;
     let notes = match &control.notes {
         Some(prog) => cel::run(prog, scope)
-            .and_then(|v| to_notes(&v))
+            .and_then(|v| to_notes(v.as_ref()))
             .map_err(ExpressionError::of("notes"))?,
         None => Vec::new(),
     };
@@ -323,13 +319,11 @@ fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, Exp
 }
 
 /// The `notes` result → remarks: a list, each item a string or shown as JSON.
-fn to_notes(v: &CelValue) -> Result<Vec<String>, String> {
-    let CelValue::List(items) = v else {
-        return Err(format!("returned {v:?}, not a list"));
-    };
+fn to_notes(v: &dyn CelVal) -> Result<Vec<String>, String> {
+    let items = as_list(v)?;
     Ok(items
         .iter()
-        .map(|v| match cel::to_json(v) {
+        .map(|v| match cel::to_json(v.as_ref()) {
             Value::String(s) => s,
             other => other.to_string(),
         })
@@ -414,54 +408,76 @@ fn param_kind(control: &Control, name: &str) -> Option<ParamType> {
     control.policy.params.get(name).map(|s| s.kind)
 }
 
-fn params_to_cel(control: &Control, params: &Map<String, Value>) -> CelValue {
-    let mut map = HashMap::new();
-    for (k, v) in params {
+fn params_to_cel(control: &Control, params: &Map<String, Value>) -> Box<dyn CelVal + 'static> {
+    Box::new(cel::map(params.iter().map(|(k, v)| {
         let value = match (param_kind(control, k), v.as_str()) {
             (Some(ParamType::Duration), Some(s)) => match crate::policy::parse_duration(s) {
-                Ok(d) => CelValue::Duration(d),
-                Err(_) => cel::from_json(v),
+                Ok(d) => Box::new(CelDuration::from(d)),
+                Err(_) => cel::owned(v),
             },
-            _ => cel::from_json(v),
+            _ => cel::owned(v),
         };
-        map.insert(::cel::objects::Key::String(Arc::new(k.clone())), value);
-    }
-    CelValue::Map(::cel::objects::Map { map: Arc::new(map) })
+        (CelMapKey::from(k.clone()), value)
+    })))
 }
 
-/// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
-fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
-    let CelValue::List(items) = v else {
-        return Err(format!("returned {v:?}, not a list"));
-    };
-    let text = |j: Option<&Value>| match j {
+/// The result of `violations`/`notes` as a list, or why it is not one.
+fn as_list<'b, 'v>(v: &'b (dyn CelVal + 'v)) -> Result<&'b [Box<dyn CelVal + 'v>], String> {
+    v.downcast_ref::<CelList>()
+        .map(|l| l.inner())
+        .ok_or_else(|| format!("returned {}, not a list", cel::debug(v)))
+}
+
+/// JSON text of an evidence field: empty for none/null, a string as is, anything else as JSON.
+fn text(j: Option<&Value>) -> String {
+    match j {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
-    };
-    items
+    }
+}
+
+/// One field of a violation map, read without converting the map to JSON first.
+fn field(m: &CelMap, key: &str) -> String {
+    match m.inner().get(&CelMapKey::from(key)) {
+        None => String::new(),
+        Some(v) => match v.downcast_ref::<CelString>() {
+            Some(s) => s.inner().to_owned(),
+            None => text(Some(&cel::to_json(v.as_ref()))),
+        },
+    }
+}
+
+/// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
+fn to_evidence(v: &dyn CelVal) -> Result<Vec<Evidence>, String> {
+    as_list(v)?
         .iter()
-        .map(|item| match cel::to_json(item) {
-            Value::String(s) => Ok(Evidence {
-                id: s,
-                name: String::new(),
-                detail: String::new(),
-            }),
-            Value::Object(m) => {
-                let id = text(m.get("id"));
-                if id.is_empty() {
-                    return Err(format!(
-                        "a violation has no `id`: {}",
-                        Value::Object(m.clone())
-                    ));
-                }
-                Ok(Evidence {
-                    id,
-                    name: text(m.get("name")),
-                    detail: text(m.get("detail")),
-                })
+        .map(|item| {
+            if let Some(s) = item.downcast_ref::<CelString>() {
+                return Ok(Evidence {
+                    id: s.inner().to_owned(),
+                    name: String::new(),
+                    detail: String::new(),
+                });
             }
-            other => Err(format!("a violation is {other}, not a map with `id`")),
+            let Some(m) = item.downcast_ref::<CelMap>() else {
+                return Err(format!(
+                    "a violation is {}, not a map with `id`",
+                    cel::to_json(item.as_ref())
+                ));
+            };
+            let id = field(m, "id");
+            if id.is_empty() {
+                return Err(format!(
+                    "a violation has no `id`: {}",
+                    cel::to_json(item.as_ref())
+                ));
+            }
+            Ok(Evidence {
+                id,
+                name: field(m, "name"),
+                detail: field(m, "detail"),
+            })
         })
         .collect()
 }
