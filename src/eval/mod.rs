@@ -7,7 +7,7 @@
 use crate::facts::{apis, FactsDocument, Section};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
-use crate::policy::template::render_or_flag;
+use crate::policy::template::Compiled;
 use crate::policy::{cel, Catalog, Effective, ParamType, ValidConfig};
 use ::cel::common::types::{
     CelBool, CelDuration, CelList, CelMap, CelMapKey, CelString, CelTimestamp,
@@ -25,18 +25,63 @@ pub fn evaluate(
     facts: &FactsDocument,
     profile: Profile,
 ) -> Vec<Finding> {
-    let run = Run::new(facts, profile);
+    let run = Run::new(facts, catalog, profile);
+    // Every control evaluated as if unblocked, in parallel; then, in catalog order, a control
+    // whose dependency failed gets its `skipped` finding instead. Same findings, same order
+    // as one control after the other (a blocked control's expressions ran for nothing).
+    let unblocked = in_parallel(&run, &catalog.controls, |root, control| {
+        evaluate_one(&run, root, control, config.effective(control), None)
+    });
     let mut blockers = Blockers::default();
+    let root = run.root_context();
     catalog
         .controls
         .iter()
-        .map(|control| {
+        .zip(unblocked)
+        .map(|(control, unblocked)| {
             let blocked = blockers.of(control);
-            let finding = evaluate_one(&run, control, config.effective(control), blocked.as_ref());
+            let finding = match &blocked {
+                None => unblocked,
+                Some(b) => evaluate_one(&run, &root, control, config.effective(control), Some(b)),
+            };
             blockers.record(control, &finding, blocked);
             finding
         })
         .collect()
+}
+
+/// Below this many controls one thread is faster than starting more (the shipped catalog).
+const PARALLEL_FROM: usize = 64;
+
+/// `f` over every control, on up to `available_parallelism` threads (contiguous chunks, each
+/// thread with its own CEL root context); results in the order of `controls`.
+fn in_parallel<'a, F>(run: &Run<'a>, controls: &[Control], f: F) -> Vec<Finding>
+where
+    F: Fn(&::cel::Context<'a, 'a>, &Control) -> Finding + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if controls.len() < PARALLEL_FROM {
+        1
+    } else {
+        threads
+    };
+    let chunk = controls.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = controls
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let root = run.root_context();
+                    part.iter().map(|c| f(&root, c)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// What every control of one run shares.
@@ -46,14 +91,16 @@ struct Run<'a> {
     /// by every control that reads it.
     sections: HashMap<&'a str, Box<dyn CelVal + 'a>>,
     profile: Profile,
-    /// CEL context with the functions, `now` and `target`.
-    root: ::cel::Context<'a, 'a>,
-    /// `target` for templates.
-    target: Value,
+    /// `target` for CEL (each thread's root context).
+    target_json: Value,
+    /// `target` for templates, converted once.
+    target: minijinja::Value,
+    /// Every message and remediation template of the catalog, compiled once (by text).
+    templates: HashMap<&'a str, Compiled<'a>>,
 }
 
 impl<'a> Run<'a> {
-    fn new(facts: &'a FactsDocument, profile: Profile) -> Run<'a> {
+    fn new(facts: &'a FactsDocument, catalog: &'a Catalog, profile: Profile) -> Run<'a> {
         // Each section converted once; each control then sees only the sections it declares
         // in `reads`, so no expression can read around the fail-closed check.
         let sections = facts
@@ -65,20 +112,51 @@ impl<'a> Run<'a> {
             })
             .collect();
         let target = target_json(facts);
-        let mut root = cel::root_context();
-        root.add_variable_as_val(
-            "now",
-            Box::new(CelTimestamp::from(facts.collected_at.fixed_offset())),
-        );
-        root.add_variable_as_val("target", cel::owned(&target));
+        let templates = catalog
+            .controls
+            .iter()
+            .flat_map(|c| template_texts(&c.policy))
+            .map(|t| (t, Compiled::new(t)))
+            .collect();
         Run {
             facts,
             sections,
             profile,
-            root,
-            target,
+            target: minijinja::Value::from(minijinja::value::Serde(&target)),
+            target_json: target,
+            templates,
         }
     }
+
+    /// A CEL root context with the functions, `now` and `target` (one per thread: a context
+    /// holds its function registry and is not shared).
+    fn root_context(&self) -> ::cel::Context<'a, 'a> {
+        let mut root = cel::root_context();
+        root.add_variable_as_val(
+            "now",
+            Box::new(CelTimestamp::from(self.facts.collected_at.fixed_offset())),
+        );
+        root.add_variable_as_val("target", cel::owned(&self.target_json));
+        root
+    }
+
+    /// Render one of the catalog's templates (compiled in `new`).
+    fn render(&self, text: &str, ctx: &minijinja::Value) -> String {
+        match self.templates.get(text) {
+            Some(t) => t.render_or_flag(ctx),
+            None => Compiled::new(text).render_or_flag(ctx),
+        }
+    }
+}
+
+/// The message and remediation templates of a policy.
+fn template_texts(p: &crate::policy::Policy) -> impl Iterator<Item = &str> {
+    let m = &p.messages;
+    let r = &p.remediation;
+    [m.pass.as_str(), m.fail.as_str(), r.summary.as_str()]
+        .into_iter()
+        .chain(m.not_applicable.as_deref())
+        .chain(r.steps.iter().flat_map(|s| s.values().map(String::as_str)))
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
@@ -130,6 +208,7 @@ impl Blockers {
 /// One control: gate, read, run, render.
 fn evaluate_one(
     run: &Run,
+    root: &::cel::Context,
     control: &Control,
     eff: &Effective,
     blocked: Option<&Blocked>,
@@ -141,9 +220,9 @@ fn evaluate_one(
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
         let tctx = template_context(&run.target, &eff.params, &[]);
-        return cannot_read(f, control, &tctx, &unreadable);
+        return cannot_read(f, run, control, &tctx, &unreadable);
     }
-    let scope = cel_scope(run, control, eff);
+    let scope = cel_scope(run, root, control, eff);
     match run_expressions(control, &scope) {
         Ok(Ran::NotApplicable) => {
             let tctx = template_context(&run.target, &eff.params, &[]);
@@ -152,13 +231,13 @@ fn evaluate_one(
                 .messages
                 .not_applicable
                 .as_deref()
-                .map(|t| render_or_flag(t, &tctx))
+                .map(|t| run.render(t, &tctx))
                 .unwrap_or_else(|| "not applicable with the current params".into());
             skipped(f, format!("not applicable: {msg}"))
         }
         Ok(Ran::Evaluated { evidence, notes }) => {
             let tctx = template_context(&run.target, &eff.params, &evidence);
-            concluded(f, control, &tctx, evidence, notes)
+            concluded(f, run, control, &tctx, evidence, notes)
         }
         Err(e) => expression_error(f, e),
     }
@@ -247,8 +326,14 @@ fn unreadable_sections(facts: &FactsDocument, reads: &[String]) -> Vec<String> {
 }
 
 /// An `error` finding for facts that could not be read; the remediation still shows.
-fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[String]) -> Finding {
-    f.remediation = render_remediation(control, tctx);
+fn cannot_read(
+    mut f: Finding,
+    run: &Run,
+    control: &Control,
+    tctx: &minijinja::Value,
+    unreadable: &[String],
+) -> Finding {
+    f.remediation = render_remediation(run, control, tctx);
     f.status = Status::Error;
     f.message = "facts could not be read; the control cannot be evaluated".into();
     f.reason = Some(unreadable.join("; "));
@@ -257,8 +342,13 @@ fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[St
 
 /// The CEL scope of one control: `params`, and `facts` holding only the sections it reads.
 /// Each section is shared: putting it in the view is a reference-count increment.
-fn cel_scope<'r>(run: &'r Run, control: &'r Control, eff: &Effective) -> ::cel::Context<'r, 'r> {
-    let mut scope = run.root.new_inner_scope();
+fn cel_scope<'r>(
+    run: &'r Run,
+    root: &'r ::cel::Context<'r, 'r>,
+    control: &'r Control,
+    eff: &Effective,
+) -> ::cel::Context<'r, 'r> {
+    let mut scope = root.new_inner_scope();
     scope.add_variable_as_val("params", params_to_cel(control, &eff.params));
     let readable = cel::map(control.policy.reads.iter().filter_map(|r| {
         run.sections
@@ -330,8 +420,13 @@ fn to_notes(v: &dyn CelVal) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// What templates see: the target, the params and what `violations` found.
-fn template_context(target: &Value, params: &Map<String, Value>, evidence: &[Evidence]) -> Value {
+/// What templates see: the target, the params and what `violations` found; built once per
+/// finding and shared by its message, summary and every step.
+fn template_context(
+    target: &minijinja::Value,
+    params: &Map<String, Value>,
+    evidence: &[Evidence],
+) -> minijinja::Value {
     let names: Vec<&str> = evidence
         .iter()
         .map(|e| {
@@ -342,20 +437,21 @@ fn template_context(target: &Value, params: &Map<String, Value>, evidence: &[Evi
             }
         })
         .collect();
-    json!({
-        "target": target,
-        "params": Value::Object(params.clone()),
-        "violations": serde_json::to_value(evidence).unwrap_or_default(),
-        "count": evidence.len(),
-        "names": names.join(", "),
-    })
+    minijinja::context! {
+        target => target.clone(),
+        params => minijinja::Value::from(minijinja::value::Serde(params)),
+        violations => minijinja::Value::from(minijinja::value::Serde(evidence)),
+        count => evidence.len(),
+        names => names.join(", "),
+    }
 }
 
 /// `pass` or `fail` by the evidence, with its message and remediation rendered.
 fn concluded(
     mut f: Finding,
+    run: &Run,
     control: &Control,
-    tctx: &Value,
+    tctx: &minijinja::Value,
     evidence: Vec<Evidence>,
     notes: Vec<String>,
 ) -> Finding {
@@ -366,8 +462,8 @@ fn concluded(
         (Status::Fail, &messages.fail)
     };
     f.status = status;
-    f.message = render_or_flag(message, tctx);
-    f.remediation = render_remediation(control, tctx);
+    f.message = run.render(message, tctx);
+    f.remediation = render_remediation(run, control, tctx);
     f.evidence = evidence;
     f.notes = notes;
     f
@@ -385,9 +481,9 @@ fn expression_error(mut f: Finding, e: ExpressionError) -> Finding {
     f
 }
 
-fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
+fn render_remediation(run: &Run, control: &Control, ctx: &minijinja::Value) -> Remediation {
     let r = &control.policy.remediation;
-    let render = |t: &str| render_or_flag(t, ctx);
+    let render = |t: &str| run.render(t, ctx);
     Remediation {
         summary: render(&r.summary),
         steps: r
