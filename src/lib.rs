@@ -1,8 +1,9 @@
 //! xdrguard: policy-as-code audit of a Microsoft tenant and its Sentinel workspace for
 //! the Microsoft Defender XDR connector.
 //!
-//! Data flows one way: policies + facts → [`eval`] → [`finding`]s → [`report`]ers.
-//! Collection produces facts and knows nothing of policies.
+//! Data flows one way: [`collect`] → [`facts`]; [`policy`] + facts → [`eval`] →
+//! findings ([`model`]) → [`outcome`] (what counts) → [`report`]. [`input`] reads and
+//! diagnoses every file; [`cli`] only parses arguments and dispatches.
 
 pub mod cli;
 pub mod collect;

@@ -206,6 +206,19 @@ pub struct Finding {
     /// (known failures do not count toward the exit code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline: Option<BaselineState>,
+    /// For a control skipped because a dependency failed: the failed control at the root of
+    /// the chain (fixing it unblocks this one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_by: Option<String>,
+}
+
+impl Finding {
+    /// Whether the remediation is for this finding: a failure (or a failure waived for now).
+    /// A passing, skipped or unevaluated control has nothing to fix, so no write command.
+    pub fn needs_remediation(&self) -> bool {
+        self.status == Status::Fail
+            || (self.status == Status::Waived && self.original_status == Some(Status::Fail))
+    }
 }
 
 /// Whether a failure was already present in the baseline report.

@@ -25,13 +25,14 @@ pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     // Bad policies, config, exceptions or baseline fail before any request is made.
     let inputs = load_inputs(&args.eval)?;
     let plan = IngestionPlan::new(&inputs.catalog, &inputs.config);
-    let (facts, stats) = collect_facts(&args.source, plan)?;
+    let mut c = collect_facts(&args.source, plan)?;
+    // Saved first: nothing that goes wrong later may throw the collected facts away.
     if let Some(p) = &args.save_facts {
-        let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
+        let text = serde_json::to_string_pretty(&c.facts).expect("facts serialise") + "\n";
         std::fs::write(p, text).map_err(|e| InputError::io(p, &e))?;
     }
-    if !args.source.quiet {
-        eprintln!("{}", stats.summary(&facts));
+    if let Some(code) = c.report_problems(args.source.quiet) {
+        return Ok(code);
     }
-    evaluate_and_report(&args.eval, &inputs, &facts)
+    evaluate_and_report(&args.eval, &inputs, &c.facts)
 }

@@ -3,7 +3,8 @@
 use crate::eval;
 use crate::facts::FactsDocument;
 use crate::input::codes::InputCode;
-use crate::input::diagnostic::InputError;
+use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::{kind, schema};
 use crate::model::{Profile, Severity};
 use crate::outcome::baseline::Baseline;
 use crate::outcome::exceptions::Exceptions;
@@ -85,7 +86,7 @@ fn parse_severity(s: &str) -> Result<Severity, String> {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The facts document (written by `xdrguard collect`)
+    /// The facts document (written by `xdrguard collect`); `-` reads it from stdin
     #[arg(long, value_name = "FILE")]
     pub facts: PathBuf,
     #[command(flatten)]
@@ -99,8 +100,20 @@ pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
     args.eval.quiet = args.quiet;
     // Read every input before doing any work, so bad input fails fast with exit 3.
     let inputs = load_inputs(&args.eval)?;
-    let facts = FactsDocument::load(&args.facts)?;
+    let facts = load_facts(&args.facts)?;
     evaluate_and_report(&args.eval, &inputs, &facts)
+}
+
+/// Read the facts document at `path`, or from stdin for `-` (`xdrguard collect … | xdrguard
+/// check --facts -`). Another of xdrguard's files given by mistake is named for what it is.
+fn load_facts(path: &Path) -> Result<FactsDocument, InputError> {
+    let file = if path == Path::new("-") {
+        SourceFile::read_stdin(MAX_INPUT_BYTES)?
+    } else {
+        SourceFile::read(path)?
+    };
+    FactsDocument::parse(file.clone())
+        .map_err(|e| kind::misfiled_text(&file, schema::Kind::Facts).unwrap_or(e))
 }
 
 /// What the evaluation options name, each read once: the catalog, the config, and the gate

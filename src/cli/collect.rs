@@ -60,10 +60,19 @@ pub struct SourceArgs {
     pub verbose: u8,
 }
 
+/// Any case is accepted (ARM IDs are case-insensitive) and normalised once; a subscription
+/// that is not a GUID could never be found, so it is refused before any request.
 fn parse_workspace(s: &str) -> Result<WorkspaceRef, String> {
-    WorkspaceRef::parse(s).ok_or_else(|| {
+    let w = WorkspaceRef::parse(s).ok_or_else(|| {
         "expected /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}".to_string()
-    })
+    })?;
+    if !crate::facts::is_guid(&w.subscription_id) {
+        return Err(format!(
+            "subscription `{}` is not a GUID (an Azure subscription id looks like 00000000-0000-0000-0000-000000000000)",
+            w.subscription_id
+        ));
+    }
+    Ok(w)
 }
 
 #[derive(Debug, Args)]
@@ -81,17 +90,61 @@ pub struct CollectArgs {
     pub policies: Vec<PathBuf>,
 }
 
+/// Exit 0 when every section was read, 2 when any could not be (the facts are written anyway).
 pub fn run(args: CollectArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let plan = IngestionPlan::new(&catalog, &config);
-    let (facts, stats) = collect_facts(&args.source, plan)?;
-    let text = serde_json::to_string_pretty(&facts).expect("facts serialise") + "\n";
+    let mut c = collect_facts(&args.source, plan)?;
+    let text = serde_json::to_string_pretty(&c.facts).expect("facts serialise") + "\n";
     write_output(args.output.as_deref(), &text)?;
-    if !args.source.quiet {
-        eprintln!("{}", stats.summary(&facts));
+    if let Some(code) = c.report_problems(args.source.quiet) {
+        return Ok(code);
     }
-    Ok(super::exit::COMPLIANT)
+    let unread = c
+        .facts
+        .sections
+        .values()
+        .any(|s| matches!(s, Section::Error(_)));
+    Ok(if unread {
+        super::exit::INCOMPLETE
+    } else {
+        super::exit::COMPLIANT
+    })
+}
+
+/// What a collection produced: the facts (always kept), what it cost, and what went wrong
+/// beyond single sections.
+pub struct Collected {
+    pub facts: FactsDocument,
+    pub stats: Stats,
+    /// The facts fail their own schema: our bug, reported after the facts are saved.
+    pub internal: Option<InputError>,
+    /// Hosts no connection could be made to, with the cause: one line each.
+    pub unreachable: Vec<(String, String)>,
+}
+
+impl Collected {
+    /// Print the summary and any run-wide problem (after the facts were written); the exit
+    /// code when the run cannot be evaluated: our own schema bug, or no API reachable at all.
+    pub fn report_problems(&mut self, quiet: bool) -> Option<u8> {
+        if !quiet {
+            eprintln!("{}", self.stats.summary(&self.facts));
+        }
+        for (host, cause) in &self.unreachable {
+            eprintln!("error: cannot connect to {host} ({cause}); check the network, the proxy (HTTPS_PROXY) and --cloud");
+        }
+        if let Some(e) = self.internal.take() {
+            super::print_error(e);
+            return Some(super::exit::INCOMPLETE);
+        }
+        // Nothing at all could be reached: the report would only repeat that per control.
+        let all_unreachable = !self.unreachable.is_empty()
+            && self.facts.sections.values().all(|s| {
+                matches!(s, Section::Error(e) if ["ConnectionFailed", "OperatorUnknown", "DependencyFailed"].contains(&e.code.as_str()))
+            });
+        all_unreachable.then_some(super::exit::INCOMPLETE)
+    }
 }
 
 /// What a run cost, for the summary line and the benchmark.
@@ -131,11 +184,9 @@ impl Stats {
     }
 }
 
-/// Sign in, collect, check the result against the facts schema.
-pub fn collect_facts(
-    src: &SourceArgs,
-    plan: IngestionPlan,
-) -> Result<(FactsDocument, Stats), InputError> {
+/// Sign in (no usable credential is an error before any request), collect, check the result
+/// against the facts schema (a mismatch is reported beside the facts, never instead of them).
+pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected, InputError> {
     init_logging(src.verbose);
     let endpoints = Endpoints::new(
         src.cloud,
@@ -157,6 +208,7 @@ pub fn collect_facts(
         operator: src.operator.clone().filter(|o| !o.trim().is_empty()),
         required_tables: plan.tables,
         ingestion_lookback: plan.lookback,
+        accepted_roles: plan.accepted_roles,
         redact: src.redact,
     };
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -179,6 +231,10 @@ pub fn collect_facts(
             Progress::stderr(src.quiet),
         )
         .map_err(|e| InputError::plain(CollectCode::Http, e))?;
+        http.tokens().preflight().await.map_err(|e| {
+            InputError::plain(CollectCode::SignIn, format!("not signed in: {e}"))
+                .help(crate::collect::auth::sign_in_help(src.auth))
+        })?;
         let facts = collect::collect(&http, &opts).await;
         http.progress().finish();
         Ok::<_, InputError>((facts, http))
@@ -191,20 +247,33 @@ pub fn collect_facts(
     // Never hand on a document `check` would refuse: that would be our bug, say so loudly.
     let value = serde_json::to_value(&facts).expect("facts serialise");
     let violations = crate::input::schema::validate(crate::input::schema::Kind::Facts, &value);
-    if let Some(v) = violations.first() {
-        return Err(InputError::plain(
+    let internal = violations.first().map(|v| {
+        InputError::plain(
             CollectCode::Internal,
             format!(
                 "internal error: the collected facts do not match the schema at `{}`: {}",
                 v.pointer, v.message
             ),
         )
-        .help("please report this bug with the -vv log (it contains no token)"));
-    }
-    Ok((facts, stats))
+        .help("the facts were written as collected; please report this bug with the -vv log (it contains no token)")
+    });
+    let unreachable = http
+        .connection_failures()
+        .into_iter()
+        .map(|(host, e)| (host, e.message))
+        .collect();
+    Ok(Collected {
+        facts,
+        stats,
+        internal,
+        unreachable,
+    })
 }
 
+/// `-v`/`-vv` logs to stderr; colour only when stderr is a terminal (and `NO_COLOR` is
+/// unset), so a redirected log holds no escape codes.
 fn init_logging(verbose: u8) {
+    use std::io::IsTerminal;
     let level = match verbose {
         0 => return,
         1 => "xdrguard=info",
@@ -214,5 +283,9 @@ fn init_logging(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        )
         .try_init();
 }

@@ -15,7 +15,7 @@ pub struct ControlsArgs {
     pub stage: Option<StageArg>,
     #[arg(long, value_enum, default_value = "table")]
     pub format: ListFormat,
-    /// Show severities as overridden by this config
+    /// Show severities and on/off as this config sets them
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Also load the policies in this folder; repeatable
@@ -48,9 +48,13 @@ pub fn run(args: ControlsArgs) -> Result<u8, InputError> {
         .controls
         .iter()
         .filter(|c| stage.is_none_or(|s| c.policy.stage == s))
-        .map(|c| Row {
-            control: c,
-            severity: config.effective(c).severity,
+        .map(|c| {
+            let eff = config.effective(c);
+            Row {
+                control: c,
+                severity: eff.severity,
+                enabled: eff.enabled,
+            }
         })
         .collect();
     rows.sort_by(|a, b| {

@@ -28,5 +28,11 @@ pub fn run(args: DiffArgs) -> Result<u8, InputError> {
     let new = load_report(&args.new)?;
     let d = drift::diff(&old, &new);
     super::check::write_output(args.output.as_deref(), &render(&d, args.format))?;
+    // The table and Markdown open with the warnings; JSON and files need them on stderr too.
+    if args.output.is_some() || args.format == DriftFormat::Json {
+        for m in &d.mismatches {
+            eprintln!("warning: {m}");
+        }
+    }
     Ok(d.exit_code())
 }

@@ -1,7 +1,6 @@
 //! `xdrguard explain ID`: what a control checks, why, with which params, and how to fix it.
 
 use super::check::write_output;
-use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::{load_catalog, ValidConfig};
 use crate::report::explain::{render, Explained};
@@ -25,22 +24,16 @@ pub fn run(args: ExplainArgs) -> Result<u8, InputError> {
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let wanted = args.id.to_ascii_uppercase();
     let Some(c) = catalog.get(&wanted) else {
-        let mut ids: Vec<&str> = catalog
-            .controls
-            .iter()
-            .map(|c| c.policy.id.as_str())
-            .collect();
-        ids.sort();
-        return Err(InputError::plain(
-            UsageCode::UnknownControl,
-            format!("unknown control ID `{}`", args.id),
-        )
-        .help(format!("known IDs: {}", ids.join(", "))));
+        let ids = catalog.controls.iter().map(|c| c.policy.id.as_str());
+        return Err(super::unknown_control(&args.id, ids));
     };
     let eff = config.effective(c);
+    let config_name = args.config.as_ref().map(|p| p.display().to_string());
     let text = render(&Explained {
         control: c,
         severity: eff.severity,
+        enabled: eff.enabled,
+        config: config_name.as_deref(),
         params: &eff.params,
     });
     write_output(None, &text)?;

@@ -13,6 +13,7 @@ mod test;
 pub use check::EvalArgs;
 pub use collect::{collect_facts, SourceArgs, Stats};
 
+use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,7 +36,13 @@ const EXIT_CODES: &str = "Exit codes:
   2  no such fail, but some control could not be evaluated (error)
   3  bad input or usage (policy, facts, config, exceptions, arguments)";
 
-const DIFF_EXIT_CODES: &str = "Exit codes:
+const DIFF_EXIT_CODES: &str =
+    "Reports of different workspaces, tenants, profiles or --fail-on thresholds
+are still compared, but the output opens with a warning naming each difference
+(and says it on stderr for JSON and --output), since the changes then describe
+the mix-up. The header shows when each report's facts were collected.
+
+Exit codes:
   0  nothing regressed
   1  something regressed: a control newly fails, a failing control has new offending items,
      or a passing control can no longer be evaluated
@@ -104,7 +111,10 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// Print an input error as a miette diagnostic on stderr (no colour unless a terminal).
+/// Print an input error as miette diagnostics on stderr (no colour unless a terminal).
+///
+/// Each problem is rendered on its own: miette would render the related ones under the
+/// first, each after a bare `Error:` line that reads as a problem of its own.
 pub fn print_error(e: InputError) {
     use std::io::IsTerminal;
     let color = std::io::stderr().is_terminal()
@@ -116,10 +126,34 @@ pub fn print_error(e: InputError) {
     })
     .with_width(100);
     let mut out = String::new();
-    if handler.render_report(&mut out, &e).is_err() {
-        out = e.to_string();
+    for (i, d) in e.into_each().into_iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let mut one = String::new();
+        if handler.render_report(&mut one, &d).is_err() {
+            one = format!("{d}\n");
+        }
+        out += &one;
     }
     eprint!("{out}");
+}
+
+/// The error for an ID the catalog lacks: the closest known IDs first ("did you mean"),
+/// then every known ID.
+pub(crate) fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a str>) -> InputError {
+    let mut ids: Vec<&str> = known.collect();
+    ids.sort();
+    let close = crate::input::diagnostic::closest(given, ids.iter().copied());
+    let help = match close {
+        Some(id) => format!("did you mean {id}? Known IDs: {}", ids.join(", ")),
+        None => format!("known IDs: {}", ids.join(", ")),
+    };
+    InputError::plain(
+        UsageCode::UnknownControl,
+        format!("unknown control ID `{given}`"),
+    )
+    .help(help)
 }
 
 fn run(cli: Cli) -> Result<u8, InputError> {

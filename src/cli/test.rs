@@ -4,15 +4,14 @@ use super::check::write_output;
 use crate::eval;
 use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
-use crate::policy::test_cases::run_dir;
+use crate::policy::test_cases::{run_builtin, run_dir};
 use clap::Args;
 use std::path::PathBuf;
 
 #[derive(Debug, Args)]
 pub struct TestArgs {
-    /// Folder (or file) of test cases
-    #[arg(default_value = "tests/policies")]
-    pub dir: PathBuf,
+    /// Folder (or file) of test cases; none runs the shipped policies' own cases, built in
+    pub dir: Option<PathBuf>,
     /// Also load the policies in this folder; repeatable
     #[arg(long, value_name = "DIR")]
     pub policies: Vec<PathBuf>,
@@ -26,12 +25,15 @@ pub struct TestArgs {
 
 pub fn run(args: TestArgs) -> Result<u8, InputError> {
     let catalog = load_catalog(&args.policies, true)?;
-    let outcome = run_dir(
-        &catalog,
-        &args.dir,
-        args.control.as_deref(),
-        &eval::evaluate,
-    )?;
+    let only = args.control.as_deref();
+    if let Some(id) = only.filter(|id| catalog.get(id).is_none()) {
+        let ids = catalog.controls.iter().map(|c| c.policy.id.as_str());
+        return Err(super::unknown_control(id, ids));
+    }
+    let outcome = match &args.dir {
+        Some(dir) => run_dir(&catalog, dir, only, &eval::evaluate)?,
+        None => run_builtin(&catalog, only, &eval::evaluate)?,
+    };
     let mut text = String::new();
     if args.verbose {
         for c in outcome.passed() {

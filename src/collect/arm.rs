@@ -1,10 +1,15 @@
 //! Azure Resource Manager: the workspace, its Sentinel configuration and who may do what on it.
 //! Paths and api-versions come from the catalog so the docs and `permissions` cannot drift.
 
-use super::http::CallError;
+use super::http::{CallError, ErrorCode};
 use super::norm::{arr, int, last_segment, opt_str, ptr_str, req_str, strings};
 use crate::facts::apis;
-use crate::facts::WorkspaceRef;
+use crate::facts::sections::{
+    AlertRule, CatalogPackage, ConnectorRequirements, ContentPackage, DataConnector,
+    PermissionBlock, PermissionsSource, SentinelOnboarding, Setting, Subscription, Table,
+    Workspace, WorkspacePermissions, WorkspaceRoleAssignment,
+};
+use crate::facts::{SectionName, WorkspaceRef};
 use serde_json::{json, Value};
 
 /// The Defender XDR solution's Content Hub id.
@@ -12,10 +17,8 @@ pub const XDR_CONTENT_ID: &str = "azuresentinel.azure-sentinel-solution-microsof
 /// The Defender XDR connector kind (preview api-versions only).
 pub const XDR_CONNECTOR_KIND: &str = "MicrosoftThreatProtection";
 
-fn version(section: &str) -> &'static str {
-    apis::section(section)
-        .map(|s| s.api_version)
-        .unwrap_or_else(|| panic!("catalog lacks section {section}"))
+fn version(section: SectionName) -> &'static str {
+    apis::section(section).api_version
 }
 
 /// Path + query (relative to the ARM base URL) of every ARM call.
@@ -38,72 +41,88 @@ impl Paths {
         }
     }
     pub fn subscription(&self) -> String {
-        format!("{}?api-version={}", self.sub, version("subscription"))
+        format!(
+            "{}?api-version={}",
+            self.sub,
+            version(SectionName::Subscription)
+        )
     }
     pub fn workspace(&self) -> String {
-        format!("{}?api-version={}", self.ws, version("workspace"))
+        format!(
+            "{}?api-version={}",
+            self.ws,
+            version(SectionName::Workspace)
+        )
     }
     pub fn tables(&self) -> String {
-        format!("{}/tables?api-version={}", self.ws, version("tables"))
+        format!(
+            "{}/tables?api-version={}",
+            self.ws,
+            version(SectionName::Tables)
+        )
     }
     pub fn onboarding_states(&self) -> String {
         format!(
             "{}/onboardingStates?api-version={}",
             self.si,
-            version("sentinel_onboarding")
+            version(SectionName::SentinelOnboarding)
         )
     }
     pub fn data_connectors(&self) -> String {
         format!(
             "{}/dataConnectors?api-version={}",
             self.si,
-            version("data_connectors")
+            version(SectionName::DataConnectors)
         )
     }
     pub fn alert_rules(&self) -> String {
         format!(
             "{}/alertRules?api-version={}",
             self.si,
-            version("alert_rules")
+            version(SectionName::AlertRules)
         )
     }
     pub fn content_packages(&self) -> String {
         format!(
             "{}/contentPackages?api-version={}",
             self.si,
-            version("content_packages")
+            version(SectionName::ContentPackages)
         )
     }
     pub fn content_catalog(&self) -> String {
         format!(
             "{}/contentProductPackages?api-version={}&$filter={}",
             self.si,
-            version("content_catalog"),
+            version(SectionName::ContentCatalog),
             super::graph::encode(&format!("properties/contentId eq '{XDR_CONTENT_ID}'"))
         )
     }
     pub fn settings(&self) -> String {
-        format!("{}/settings?api-version={}", self.si, version("settings"))
+        format!(
+            "{}/settings?api-version={}",
+            self.si,
+            version(SectionName::Settings)
+        )
     }
     pub fn check_requirements(&self) -> String {
         format!(
             "{}/dataConnectorsCheckRequirements?api-version={}",
             self.si,
-            version("connector_requirements")
+            version(SectionName::ConnectorRequirements)
         )
     }
     pub fn permissions(&self) -> String {
         format!(
             "{}/providers/Microsoft.Authorization/permissions?api-version={}",
             self.ws,
-            version("workspace_permissions")
+            version(SectionName::WorkspacePermissions)
         )
     }
     pub fn role_assignments_of(&self, object_id: &str) -> String {
         format!(
             "{}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter={}",
             self.ws,
-            version("workspace_permissions"),
+            version(SectionName::WorkspacePermissions),
             super::graph::encode(&format!("assignedTo('{object_id}')"))
         )
     }
@@ -111,7 +130,7 @@ impl Paths {
         format!(
             "{}/providers/Microsoft.Authorization/roleAssignments?api-version={}&$filter={}",
             self.ws,
-            version("workspace_role_assignments"),
+            version(SectionName::WorkspaceRoleAssignments),
             super::graph::encode("atScope()")
         )
     }
@@ -120,7 +139,7 @@ impl Paths {
             "{}/providers/Microsoft.Authorization/roleDefinitions/{}?api-version={}",
             self.ws,
             super::graph::encode(guid),
-            version("workspace_permissions")
+            version(SectionName::WorkspacePermissions)
         )
     }
 }
@@ -132,192 +151,231 @@ pub fn check_requirements_body(tenant_id: &str) -> Value {
 
 // ---- normalisers -------------------------------------------------------------------------
 
-pub fn subscription(v: &Value) -> Result<Value, CallError> {
+pub fn subscription(v: &Value) -> Result<Subscription, CallError> {
     // The resource ID (`/subscriptions/{sub}`), as remediation commands use it.
     let id = opt_str(v, "id")
         .or_else(|| opt_str(v, "subscriptionId").map(|s| format!("/subscriptions/{s}")))
         .ok_or_else(|| CallError::malformed("subscription without `id`"))?;
-    Ok(json!({
-        "id": id,
-        "tenant_id": req_str(v, "tenantId")?,
-        "display_name": opt_str(v, "displayName"),
-        "state": opt_str(v, "state"),
-    }))
+    Ok(Subscription {
+        id,
+        tenant_id: req_str(v, "tenantId")?,
+        display_name: opt_str(v, "displayName"),
+        state: opt_str(v, "state"),
+    })
 }
 
-pub fn workspace(v: &Value) -> Result<Value, CallError> {
-    Ok(json!({
-        "id": req_str(v, "id")?,
-        "name": req_str(v, "name")?,
-        "customer_id": ptr_str(v, "/properties/customerId").ok_or_else(|| CallError::malformed("workspace without `properties.customerId`"))?,
-        "location": opt_str(v, "location"),
-        "retention_in_days": v.pointer("/properties/retentionInDays").and_then(int),
-        "sku": ptr_str(v, "/properties/sku/name"),
-    }))
+pub fn workspace(v: &Value) -> Result<Workspace, CallError> {
+    Ok(Workspace {
+        id: req_str(v, "id")?,
+        name: req_str(v, "name")?,
+        customer_id: ptr_str(v, "/properties/customerId")
+            .ok_or_else(|| CallError::malformed("workspace without `properties.customerId`"))?,
+        location: opt_str(v, "location"),
+        retention_in_days: v.pointer("/properties/retentionInDays").and_then(int),
+        sku: ptr_str(v, "/properties/sku/name"),
+    })
 }
 
-pub fn tables(items: &Value) -> Result<Value, CallError> {
+pub fn tables(items: &Value) -> Result<Vec<Table>, CallError> {
     arr(items)?
         .iter()
         .map(|t| {
-            Ok(json!({
-                "name": opt_str(t, "name").or_else(|| ptr_str(t, "/properties/schema/name")).ok_or_else(|| CallError::malformed("table without `name`"))?,
-                "plan": ptr_str(t, "/properties/plan"),
-                "retention_in_days": t.pointer("/properties/retentionInDays").and_then(int),
-                "total_retention_in_days": t.pointer("/properties/totalRetentionInDays").and_then(int),
-            }))
+            Ok(Table {
+                name: opt_str(t, "name")
+                    .or_else(|| ptr_str(t, "/properties/schema/name"))
+                    .ok_or_else(|| CallError::malformed("table without `name`"))?,
+                plan: ptr_str(t, "/properties/plan"),
+                retention_in_days: t.pointer("/properties/retentionInDays").and_then(int),
+                total_retention_in_days: t
+                    .pointer("/properties/totalRetentionInDays")
+                    .and_then(int),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn onboarding(items: &Value) -> Result<Value, CallError> {
+pub fn onboarding(items: &Value) -> Result<SentinelOnboarding, CallError> {
     let states: Vec<String> = arr(items)?
         .iter()
         .map(|s| req_str(s, "name"))
         .collect::<Result<_, _>>()?;
     let enabled = states.iter().any(|s| s.eq_ignore_ascii_case("default"));
-    Ok(json!({"enabled": enabled, "states": states}))
+    Ok(SentinelOnboarding { enabled, states })
 }
 
-pub fn data_connectors(items: &Value) -> Result<Value, CallError> {
+pub fn data_connectors(items: &Value) -> Result<Vec<DataConnector>, CallError> {
     arr(items)?
         .iter()
         .map(|c| {
-            Ok(json!({
-                "id": req_str(c, "id")?,
-                "name": req_str(c, "name")?,
-                "kind": req_str(c, "kind")?,
-                "tenant_id": ptr_str(c, "/properties/tenantId"),
-                "incidents_state": ptr_str(c, "/properties/dataTypes/incidents/state"),
-                "alerts_state": ptr_str(c, "/properties/dataTypes/alerts/state"),
-                "filtered_alert_providers": strings(c.pointer("/properties/filteredProviders/alerts")),
-            }))
+            Ok(DataConnector {
+                id: req_str(c, "id")?,
+                name: req_str(c, "name")?,
+                kind: req_str(c, "kind")?,
+                tenant_id: ptr_str(c, "/properties/tenantId"),
+                incidents_state: ptr_str(c, "/properties/dataTypes/incidents/state"),
+                alerts_state: ptr_str(c, "/properties/dataTypes/alerts/state"),
+                filtered_alert_providers: strings(
+                    c.pointer("/properties/filteredProviders/alerts"),
+                ),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn alert_rules(items: &Value) -> Result<Value, CallError> {
+pub fn alert_rules(items: &Value) -> Result<Vec<AlertRule>, CallError> {
     arr(items)?
         .iter()
         .map(|r| {
-            Ok(json!({
-                "id": req_str(r, "id")?,
-                "name": req_str(r, "name")?,
-                "kind": req_str(r, "kind")?,
-                "display_name": ptr_str(r, "/properties/displayName"),
-                "enabled": r.pointer("/properties/enabled").and_then(Value::as_bool).unwrap_or(false),
-                "product_filter": ptr_str(r, "/properties/productFilter"),
-            }))
+            Ok(AlertRule {
+                id: req_str(r, "id")?,
+                name: req_str(r, "name")?,
+                kind: req_str(r, "kind")?,
+                display_name: ptr_str(r, "/properties/displayName"),
+                enabled: r
+                    .pointer("/properties/enabled")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                product_filter: ptr_str(r, "/properties/productFilter"),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn content_packages(items: &Value) -> Result<Value, CallError> {
+/// `properties.contentId` of a Content Hub package (what identifies the solution).
+fn content_id(p: &Value, what: &str) -> Result<String, CallError> {
+    ptr_str(p, "/properties/contentId")
+        .ok_or_else(|| CallError::malformed(format!("{what} without `properties.contentId`")))
+}
+
+pub fn content_packages(items: &Value) -> Result<Vec<ContentPackage>, CallError> {
     arr(items)?
         .iter()
         .map(|p| {
-            Ok(json!({
-                "id": req_str(p, "id")?,
-                "content_id": ptr_str(p, "/properties/contentId").ok_or_else(|| CallError::malformed("content package without `properties.contentId`"))?,
-                "content_kind": ptr_str(p, "/properties/contentKind"),
-                "display_name": ptr_str(p, "/properties/displayName"),
-                "version": ptr_str(p, "/properties/version"),
-            }))
+            Ok(ContentPackage {
+                id: req_str(p, "id")?,
+                content_id: content_id(p, "content package")?,
+                content_kind: ptr_str(p, "/properties/contentKind"),
+                display_name: ptr_str(p, "/properties/displayName"),
+                version: ptr_str(p, "/properties/version"),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn content_catalog(items: &Value) -> Result<Value, CallError> {
+pub fn content_catalog(items: &Value) -> Result<Vec<CatalogPackage>, CallError> {
     arr(items)?
         .iter()
         .map(|p| {
-            Ok(json!({
-                "content_id": ptr_str(p, "/properties/contentId").ok_or_else(|| CallError::malformed("catalog package without `properties.contentId`"))?,
-                "display_name": ptr_str(p, "/properties/displayName"),
-                "version": ptr_str(p, "/properties/version"),
-                "installed_version": ptr_str(p, "/properties/installedVersion"),
-            }))
+            Ok(CatalogPackage {
+                content_id: content_id(p, "catalog package")?,
+                display_name: ptr_str(p, "/properties/displayName"),
+                version: ptr_str(p, "/properties/version"),
+                installed_version: ptr_str(p, "/properties/installedVersion"),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn settings(items: &Value) -> Result<Value, CallError> {
+pub fn settings(items: &Value) -> Result<Vec<Setting>, CallError> {
     arr(items)?
         .iter()
         .map(|s| {
-            Ok(json!({
-                "name": req_str(s, "name")?,
-                "kind": req_str(s, "kind")?,
-                "is_enabled": s.pointer("/properties/isEnabled").and_then(Value::as_bool),
-                "entity_providers": strings(s.pointer("/properties/entityProviders")),
-                "data_sources": strings(s.pointer("/properties/dataSources")),
-            }))
+            Ok(Setting {
+                name: req_str(s, "name")?,
+                kind: req_str(s, "kind")?,
+                is_enabled: s.pointer("/properties/isEnabled").and_then(Value::as_bool),
+                entity_providers: strings(s.pointer("/properties/entityProviders")),
+                data_sources: strings(s.pointer("/properties/dataSources")),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-pub fn connector_requirements(v: &Value) -> Result<Value, CallError> {
+pub fn connector_requirements(v: &Value) -> Result<ConnectorRequirements, CallError> {
     // The spec example answers at the top level; tolerate a `properties` wrapper too.
-    let get = |k: &str| opt_str(v, k).or_else(|| ptr_str(v, &format!("/properties/{k}")));
-    Ok(json!({
-        "authorization_state": get("authorizationState").ok_or_else(|| CallError::malformed("missing `authorizationState`"))?,
-        "license_state": get("licenseState").ok_or_else(|| CallError::malformed("missing `licenseState`"))?,
-    }))
+    let get = |k: &str| {
+        opt_str(v, k)
+            .or_else(|| ptr_str(v, &format!("/properties/{k}")))
+            .ok_or_else(|| CallError::malformed(format!("missing `{k}`")))
+    };
+    let authorization_state = get("authorizationState")?;
+    let license_state = get("licenseState")?;
+    // The spec lists licenseState `Unknown` without a meaning: the pre-check could not tell,
+    // which is neither pass nor fail. With authorization Valid nothing else decides, so the
+    // section is an error (XDR-REQ-01 `error`); an Invalid authorization still fails.
+    if license_state.eq_ignore_ascii_case("unknown")
+        && authorization_state.eq_ignore_ascii_case("valid")
+    {
+        return Err(CallError::new(
+            ErrorCode::LicenseStateUnknown,
+            format!("Microsoft's pre-check could not determine the license state (licenseState {license_state}, authorizationState {authorization_state}); run it again later or as the operator"),
+            None,
+        ));
+    }
+    Ok(ConnectorRequirements {
+        authorization_state,
+        license_state,
+    })
+}
+
+/// One `actions`/`notActions` block of the permissions API or of a role definition.
+fn permission_block(
+    b: &Value,
+    role_definition_id: Option<String>,
+    role_name: Option<String>,
+    scope: Option<String>,
+) -> PermissionBlock {
+    PermissionBlock {
+        actions: strings(b.get("actions")),
+        not_actions: strings(b.get("notActions")),
+        role_definition_id,
+        role_name,
+        scope,
+    }
 }
 
 /// The permissions API: the caller's effective actions on the workspace.
-pub fn caller_permissions(items: &Value) -> Result<Value, CallError> {
-    let perms = arr(items)?
+pub fn caller_permissions(items: &Value) -> Result<WorkspacePermissions, CallError> {
+    let permissions = arr(items)?
         .iter()
-        .map(|p| {
-            json!({
-                "actions": strings(p.get("actions")),
-                "not_actions": strings(p.get("notActions")),
-                "role_definition_id": null,
-                "role_name": null,
-                "scope": null,
-            })
-        })
-        .collect::<Vec<_>>();
-    Ok(json!({"operator_is_caller": true, "source": "permissions_api", "permissions": perms}))
+        .map(|p| permission_block(p, None, None, None))
+        .collect();
+    Ok(WorkspacePermissions {
+        operator_is_caller: true,
+        source: PermissionsSource::PermissionsApi,
+        permissions,
+    })
 }
 
 /// One role assignment, as facts.
-pub fn role_assignment(a: &Value) -> Result<Value, CallError> {
-    Ok(json!({
-        "id": req_str(a, "id")?,
-        "principal_id": ptr_str(a, "/properties/principalId").ok_or_else(|| CallError::malformed("role assignment without `properties.principalId`"))?,
-        "principal_type": ptr_str(a, "/properties/principalType"),
+pub fn role_assignment(a: &Value) -> Result<WorkspaceRoleAssignment, CallError> {
+    let prop = |k: &str| {
+        ptr_str(a, &format!("/properties/{k}")).ok_or_else(|| {
+            CallError::malformed(format!("role assignment without `properties.{k}`"))
+        })
+    };
+    Ok(WorkspaceRoleAssignment {
+        id: req_str(a, "id")?,
+        principal_id: prop("principalId")?,
+        principal_type: ptr_str(a, "/properties/principalType"),
         // Kept as ARM returns it (a full role definition ID); policies match on its GUID suffix.
-        "role_definition_id": ptr_str(a, "/properties/roleDefinitionId").ok_or_else(|| CallError::malformed("role assignment without `properties.roleDefinitionId`"))?,
-        "role_name": null,
-        "scope": ptr_str(a, "/properties/scope").ok_or_else(|| CallError::malformed("role assignment without `properties.scope`"))?,
-    }))
+        role_definition_id: prop("roleDefinitionId")?,
+        role_name: None,
+        scope: prop("scope")?,
+    })
 }
 
-pub fn role_assignments(items: &Value) -> Result<Value, CallError> {
-    arr(items)?
-        .iter()
-        .map(role_assignment)
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+pub fn role_assignments(items: &Value) -> Result<Vec<WorkspaceRoleAssignment>, CallError> {
+    arr(items)?.iter().map(role_assignment).collect()
 }
 
 /// The role definition GUIDs of assignments, each once, in first-seen order.
-pub fn distinct_definitions(assignments: &[Value]) -> Vec<String> {
+pub fn distinct_definitions(assignments: &[WorkspaceRoleAssignment]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for a in assignments {
-        if let Some(id) = a.get("role_definition_id").and_then(Value::as_str) {
-            let guid = last_segment(id);
-            if !out.contains(&guid) {
-                out.push(guid);
-            }
+        let guid = last_segment(&a.role_definition_id);
+        if !out.contains(&guid) {
+            out.push(guid);
         }
     }
     out
@@ -325,15 +383,12 @@ pub fn distinct_definitions(assignments: &[Value]) -> Vec<String> {
 
 /// The operator's permissions: each assignment's role definition permission blocks.
 pub fn assigned_permissions(
-    assignments: &[Value],
+    assignments: &[WorkspaceRoleAssignment],
     definitions: &[(String, Value)],
-) -> Result<Value, CallError> {
-    let mut perms = Vec::new();
+) -> Result<WorkspacePermissions, CallError> {
+    let mut permissions = Vec::new();
     for a in assignments {
-        let rid = a
-            .get("role_definition_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let rid = &a.role_definition_id;
         let guid = last_segment(rid);
         let def = definitions
             .iter()
@@ -347,14 +402,38 @@ pub fn assigned_permissions(
                 CallError::malformed("role definition without `properties.permissions`")
             })?;
         for b in blocks {
-            perms.push(json!({
-                "actions": strings(b.get("actions")),
-                "not_actions": strings(b.get("notActions")),
-                "role_definition_id": rid,
-                "role_name": ptr_str(def, "/properties/roleName"),
-                "scope": a.get("scope").cloned().unwrap_or(Value::Null),
-            }));
+            permissions.push(permission_block(
+                b,
+                Some(rid.clone()),
+                ptr_str(def, "/properties/roleName"),
+                Some(a.scope.clone()),
+            ));
         }
     }
-    Ok(json!({"operator_is_caller": false, "source": "role_assignments", "permissions": perms}))
+    Ok(WorkspacePermissions {
+        operator_is_caller: false,
+        source: PermissionsSource::RoleAssignments,
+        permissions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_license_state_is_an_error_unless_authorization_already_fails() {
+        let e = connector_requirements(
+            &json!({"authorizationState": "Valid", "licenseState": "Unknown"}),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::LicenseStateUnknown);
+        assert!(e.message.contains("could not determine the license state"));
+        let r = connector_requirements(
+            &json!({"authorizationState": "Invalid", "licenseState": "Unknown"}),
+        )
+        .unwrap();
+        assert_eq!(r.license_state, "Unknown");
+    }
 }

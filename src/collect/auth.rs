@@ -39,7 +39,8 @@ pub enum AuthMethod {
 /// A credential that turns a scope into a bearer token.
 enum Source {
     Static(String),
-    Chain(Vec<(&'static str, Arc<dyn TokenCredential>)>),
+    /// The credentials to try in order, and why the others of `--auth` were skipped.
+    Chain(Vec<(&'static str, Arc<dyn TokenCredential>)>, Vec<String>),
     /// No credential could even be built: every token request fails with this reason.
     Unavailable(String),
 }
@@ -64,11 +65,26 @@ impl Tokens {
         let source = match std::env::var(TOKEN_ENV) {
             Ok(t) if !t.trim().is_empty() => Source::Static(t.trim().to_string()),
             _ => match build_chain(method, endpoints.cloud) {
-                Ok(c) => Source::Chain(c),
+                Ok((c, skipped)) => Source::Chain(c, skipped),
                 Err(e) => Source::Unavailable(e),
             },
         };
         Self::with_source(source, endpoints)
+    }
+
+    /// Sign in once before any request, so that no credential at all is one clear error
+    /// rather than a permission error on every section. The token is cached: no extra cost.
+    pub async fn preflight(&self) -> Result<(), String> {
+        let e = match self.get(Api::Graph).await {
+            Ok(_) => return Ok(()),
+            Err(e) => e,
+        };
+        Err(match &self.source {
+            Source::Chain(_, skipped) if !skipped.is_empty() => {
+                format!("{e}; skipped: {}", skipped.join("; "))
+            }
+            _ => e,
+        })
     }
 
     /// A fixed token for every audience.
@@ -82,7 +98,7 @@ impl Tokens {
         cred: Arc<dyn TokenCredential>,
         endpoints: Endpoints,
     ) -> Self {
-        Self::with_source(Source::Chain(vec![(name, cred)]), endpoints)
+        Self::with_source(Source::Chain(vec![(name, cred)], Vec::new()), endpoints)
     }
 
     fn with_source(source: Source, endpoints: Endpoints) -> Self {
@@ -130,7 +146,7 @@ impl Tokens {
             match &self.source {
                 Source::Static(t) => Ok(t.clone()),
                 Source::Unavailable(e) => Err(e.clone()),
-                Source::Chain(chain) => fetch_from_chain(chain, &scope).await,
+                Source::Chain(chain, _) => fetch_from_chain(chain, &scope).await,
             }
         })
         .await
@@ -192,8 +208,19 @@ fn client_options(cloud: Cloud) -> azure_core::http::ClientOptions {
 
 type Chain = Vec<(&'static str, Arc<dyn TokenCredential>)>;
 
-/// The credentials `--auth` selects, in order. Auto skips those whose inputs are absent.
-fn build_chain(method: AuthMethod, cloud: Cloud) -> Result<Chain, String> {
+/// How to sign in with `method`, for the error when no credential worked.
+pub fn sign_in_help(method: AuthMethod) -> &'static str {
+    match method {
+        AuthMethod::Auto | AuthMethod::Cli => "run `az login` (install the Azure CLI if `az` is not found); an application signs in with AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET; XDRGUARD_ACCESS_TOKEN takes a ready-made token",
+        AuthMethod::ClientSecret => "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET to the audit application's tenant, client id and secret",
+        AuthMethod::WorkloadIdentity => "set AZURE_FEDERATED_TOKEN_FILE, AZURE_TENANT_ID and AZURE_CLIENT_ID (e.g. azure/login with OIDC in GitHub Actions)",
+        AuthMethod::ManagedIdentity => "run on an Azure host with a managed identity (AZURE_CLIENT_ID selects a user-assigned one)",
+    }
+}
+
+/// The credentials `--auth` selects, in order, and why any were skipped. Auto skips those
+/// whose inputs are absent.
+fn build_chain(method: AuthMethod, cloud: Cloud) -> Result<(Chain, Vec<String>), String> {
     let mut chain: Chain = Vec::new();
     let want = |m: AuthMethod| method == m || method == AuthMethod::Auto;
     let mut reasons = Vec::new();
@@ -247,6 +274,6 @@ fn build_chain(method: AuthMethod, cloud: Cloud) -> Result<Chain, String> {
     if chain.is_empty() {
         Err(format!("no credential available ({})", reasons.join("; ")))
     } else {
-        Ok(chain)
+        Ok((chain, reasons))
     }
 }

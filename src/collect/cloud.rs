@@ -6,7 +6,8 @@
 use crate::facts::apis::Api;
 use url::Url;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, strum::IntoStaticStr)]
+#[strum(serialize_all = "lowercase")]
 pub enum Cloud {
     #[default]
     Public,
@@ -16,11 +17,7 @@ pub enum Cloud {
 
 impl Cloud {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Cloud::Public => "public",
-            Cloud::Usgov => "usgov",
-            Cloud::China => "china",
-        }
+        self.into()
     }
 
     /// Base URL of an API in this cloud (no trailing slash).
@@ -127,6 +124,14 @@ fn is_loopback(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `target.cloud` is written from `as_str`; the facts schema must accept every cloud.
+    #[test]
+    fn every_cloud_is_one_the_facts_schema_accepts() {
+        use clap::ValueEnum;
+        let names: Vec<&str> = Cloud::value_variants().iter().map(|c| c.as_str()).collect();
+        assert_eq!(names, crate::facts::schema::CLOUDS);
+    }
 
     #[test]
     fn http_only_to_loopback() {

@@ -2,189 +2,215 @@
 //! inner 429/5xx is retried in a later batch after its Retry-After, and every list is followed
 //! to its last page. The normalisers turn Graph shapes into facts sections.
 
-use super::http::{CallError, Http};
+use super::http::{CallError, Headers, Http};
 use super::norm::{arr, int, opt_str, req_str, strings};
 use crate::facts::apis::Api;
+use crate::facts::sections::{
+    DirectoryRoleAssignment, Group, License, MdiHealthIssue, MdiSensor, MdiSensors, Operator,
+    OperatorSource, ServicePlan, Tenant,
+};
 use futures::future::join_all;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
+use url::Url;
 
 /// Graph's limit of requests per `$batch`.
 pub const MAX_BATCH: usize = 20;
 
-/// One GET to put in a batch: a path relative to `/v1.0` (with its query), and whether the
-/// answer is a list whose pages must all be read.
+/// One GET to put in a batch: a path relative to `/v1.0` (with its query), whether the
+/// answer is a list whose pages must all be read, and the headers it needs.
 #[derive(Debug, Clone)]
 pub struct GraphGet {
     pub path: String,
     pub list: bool,
+    pub headers: Headers,
 }
+
+/// The header of Graph's advanced queries: "ConsistencyLevel | eventual. This header and
+/// `$count` are required when using the `$search`, `$filter`, `$orderby`, or OData cast query
+/// parameters" (microsoft-graph-docs-contrib api-reference/v1.0/api/user-list-transitivememberof.md).
+pub const ADVANCED_QUERY: Headers = &[("ConsistencyLevel", "eventual")];
 
 impl GraphGet {
     pub fn one(path: impl Into<String>) -> Self {
         GraphGet {
             path: path.into(),
             list: false,
+            headers: &[],
         }
     }
     pub fn list(path: impl Into<String>) -> Self {
         GraphGet {
             path: path.into(),
             list: true,
+            headers: &[],
+        }
+    }
+    /// A list read as an advanced query (the path must carry `$count=true`).
+    pub fn advanced_list(path: impl Into<String>) -> Self {
+        GraphGet {
+            headers: ADVANCED_QUERY,
+            ..GraphGet::list(path)
         }
     }
 }
 
 /// Run GETs through `$batch`; for a list, the result is the JSON array of all its items.
+///
+/// Inner requests Graph throttled (429) or failed with a 5xx go again together in the next
+/// round, after the longest Retry-After among them, within one retry budget for the batch.
 pub async fn batch(http: &Http, gets: &[GraphGet]) -> Vec<Result<Value, CallError>> {
-    let mut results: Vec<Option<Result<Value, CallError>>> = vec![None; gets.len()];
-    let mut pending: Vec<usize> = (0..gets.len()).collect();
-    let mut round = 0u32;
-    let mut waited = Duration::ZERO;
-    let batch_url = match http.endpoints.url(Api::Graph, "/v1.0/$batch") {
+    let url = match http.endpoints.url(Api::Graph, "/v1.0/$batch") {
         Ok(u) => u,
         Err(e) => {
             return gets
                 .iter()
-                .map(|_| Err(CallError::new("BadUrl", e.clone(), None)))
+                .map(|_| Err(CallError::bad_url(e.clone())))
                 .collect()
         }
     };
+    let mut results: Vec<Option<Result<Value, CallError>>> = vec![None; gets.len()];
+    let mut pending: Vec<usize> = (0..gets.len()).collect();
+    let mut budget = http.budget(Api::Graph);
     while !pending.is_empty() {
-        round += 1;
-        let chunks: Vec<Vec<usize>> = pending.chunks(MAX_BATCH).map(<[usize]>::to_vec).collect();
-        let answers = join_all(chunks.iter().map(|chunk| {
-            let body = json!({
-                "requests": chunk.iter().map(|&i| json!({
-                    "id": i.to_string(),
-                    "method": "GET",
-                    "url": gets[i].path,
-                })).collect::<Vec<_>>()
-            });
-            let url = batch_url.clone();
-            async move {
-                (
-                    chunk,
-                    http.json(Api::Graph, Method::POST, &url, Some(&body)).await,
-                )
-            }
-        }))
-        .await;
-
+        budget.attempt();
         let mut retry: Vec<(usize, Duration, CallError)> = Vec::new();
-        for (chunk, answer) in answers {
-            let inner = match answer
-                .and_then(|b| b.ok_or_else(|| CallError::malformed("empty $batch response")))
-            {
-                Ok(b) => b,
-                Err(e) => {
-                    for &i in chunk {
-                        results[i] = Some(Err(e.clone()));
-                    }
-                    continue;
-                }
-            };
-            let Some(responses) = inner.get("responses").and_then(Value::as_array) else {
-                for &i in chunk {
-                    results[i] = Some(Err(CallError::malformed(
-                        "$batch response has no `responses` array",
-                    )));
-                }
-                continue;
-            };
-            for &i in chunk {
-                let r = responses
-                    .iter()
-                    .find(|r| r.get("id").and_then(Value::as_str) == Some(&i.to_string()));
-                let Some(r) = r else {
-                    results[i] = Some(Err(CallError::malformed(format!(
-                        "$batch response lacks the answer to request {i}"
-                    ))));
-                    continue;
-                };
-                let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
-                let body = r.get("body");
-                match status {
-                    200..=299 => results[i] = Some(Ok(body.cloned().unwrap_or(Value::Null))),
-                    429 | 503 | 500..=599 => {
-                        let after = inner_retry_after(r).unwrap_or_else(|| {
-                            http.policy()
-                                .base_backoff
-                                .saturating_mul(1 << (round - 1).min(10))
-                        });
-                        let raw = body.map(|b| b.to_string()).unwrap_or_default();
-                        retry.push((
-                            i,
-                            after,
-                            http.error_from_parts(status, body, raw.as_bytes()),
-                        ));
-                    }
-                    _ => {
-                        let raw = body.map(|b| b.to_string()).unwrap_or_default();
-                        results[i] = Some(Err(http.error_from_parts(status, body, raw.as_bytes())));
-                    }
-                }
+        for (i, inner) in round(http, &url, gets, &pending).await {
+            match inner {
+                Inner::Done(r) => results[i] = Some(r),
+                Inner::Again { after, error } => retry.push((i, budget.delay(after), error)),
             }
         }
+        let delay = retry.iter().map(|r| r.1).max().unwrap_or_default();
         if retry.is_empty() {
             break;
         }
-        let delay = retry.iter().map(|r| r.1).max().unwrap_or_default();
-        let policy = http.policy();
-        let give_up = if round >= policy.max_attempts {
-            Some(format!("gave up after {round} attempts"))
-        } else if waited + delay > policy.max_wait {
-            Some(format!(
-                "gave up after {round} attempt(s): waiting {}s more would exceed the retry budget of {}s",
-                delay.as_secs_f64().ceil(),
-                policy.max_wait.as_secs()
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = give_up {
+        if let Err(why) = budget.wait(delay, retry.len()).await {
             for (i, _, mut e) in retry {
                 e.message = format!("{} ({why})", e.message);
                 results[i] = Some(Err(e));
             }
             break;
         }
-        tracing::info!(
-            requests = retry.len(),
-            delay_ms = delay.as_millis() as u64,
-            "retrying throttled $batch requests"
-        );
-        for _ in &retry {
-            http.count_retry(Api::Graph);
-        }
-        tokio::time::sleep(delay).await;
-        waited += delay;
         pending = retry.into_iter().map(|r| r.0).collect();
     }
+    let results = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(CallError::malformed("no answer"))));
+    join_all(
+        gets.iter()
+            .zip(results)
+            .map(|(get, r)| all_pages(http, get, r)),
+    )
+    .await
+}
 
-    // Lists: read every following page (direct GETs, concurrently across lists).
-    let finished = join_all(results.into_iter().enumerate().map(|(i, r)| async move {
-        let r = r.unwrap_or_else(|| Err(CallError::malformed("no answer")));
-        match r {
-            Ok(body) if gets[i].list => {
-                let first_url = http
-                    .endpoints
-                    .url(Api::Graph, &format!("/v1.0{}", gets[i].path))
-                    .map_err(|e| CallError::new("BadUrl", e, None))?;
-                if !body.is_object() {
-                    return Err(CallError::malformed("expected a JSON object"));
+/// What one inner request came to in a round.
+enum Inner {
+    Done(Result<Value, CallError>),
+    /// Throttled or a server error: send it again, after Retry-After when Graph gave one.
+    Again {
+        after: Option<Duration>,
+        error: CallError,
+    },
+}
+
+/// One round: the pending requests in `$batch`es of at most [`MAX_BATCH`], sent at once.
+async fn round(
+    http: &Http,
+    url: &Url,
+    gets: &[GraphGet],
+    pending: &[usize],
+) -> Vec<(usize, Inner)> {
+    let answers = join_all(pending.chunks(MAX_BATCH).map(|chunk| async move {
+        // "To use advanced query capabilities in batch requests, specify the ConsistencyLevel
+        // header in the JSON body of the POST request" (concepts/aad-advanced-queries.md).
+        let body = json!({
+            "requests": chunk.iter().map(|&i| {
+                let mut r = json!({"id": i.to_string(), "method": "GET", "url": gets[i].path});
+                if !gets[i].headers.is_empty() {
+                    r["headers"] = gets[i].headers.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
                 }
-                http.rest_of_pages(Api::Graph, body, &first_url)
-                    .await
-                    .map(Value::Array)
-            }
-            Ok(body) if !body.is_object() => Err(CallError::malformed("expected a JSON object")),
-            other => other,
-        }
+                r
+            }).collect::<Vec<_>>()
+        });
+        let answer = http.json(Api::Graph, Method::POST, url, Some(&body)).await;
+        (chunk, answer)
     }))
     .await;
-    finished
+    let mut out = Vec::with_capacity(pending.len());
+    for (chunk, answer) in answers {
+        let responses = answer
+            .and_then(|b| b.ok_or_else(|| CallError::malformed("empty $batch response")))
+            .and_then(|b| match b.get("responses") {
+                Some(Value::Array(r)) => Ok(r.clone()),
+                _ => Err(CallError::malformed(
+                    "$batch response has no `responses` array",
+                )),
+            });
+        for &i in chunk {
+            let inner = match &responses {
+                Ok(responses) => inner(http, i, responses),
+                Err(e) => Inner::Done(Err(e.clone())),
+            };
+            out.push((i, inner));
+        }
+    }
+    out
+}
+
+/// The answer to request `i` among a `$batch`'s responses.
+fn inner(http: &Http, i: usize, responses: &[Value]) -> Inner {
+    let id = i.to_string();
+    let Some(r) = responses
+        .iter()
+        .find(|r| r.get("id").and_then(Value::as_str) == Some(&id))
+    else {
+        return Inner::Done(Err(CallError::malformed(format!(
+            "$batch response lacks the answer to request {i}"
+        ))));
+    };
+    let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let body = r.get("body");
+    let error = || {
+        let raw = body.map(|b| b.to_string()).unwrap_or_default();
+        http.error_from_parts(status, body, raw.as_bytes())
+    };
+    match status {
+        200..=299 => Inner::Done(Ok(body.cloned().unwrap_or(Value::Null))),
+        429 | 500..=599 => Inner::Again {
+            after: inner_retry_after(r),
+            error: error(),
+        },
+        _ => Inner::Done(Err(error())),
+    }
+}
+
+/// A batched answer, with every following page of a list read (by direct GETs).
+async fn all_pages(
+    http: &Http,
+    get: &GraphGet,
+    answer: Result<Value, CallError>,
+) -> Result<Value, CallError> {
+    let body = answer?;
+    if !get.list {
+        return match body {
+            Value::Object(_) => Ok(body),
+            _ => Err(CallError::malformed("expected a JSON object")),
+        };
+    }
+    let first_url = http
+        .endpoints
+        .url(Api::Graph, &format!("/v1.0{}", get.path))
+        .map_err(CallError::bad_url)?;
+    if !body.is_object() {
+        return Err(CallError::malformed("expected a JSON object"));
+    }
+    http.rest_of_pages(Api::Graph, body, &first_url, get.headers)
+        .await
+        .map(Value::Array)
 }
 
 fn inner_retry_after(r: &Value) -> Option<Duration> {
@@ -203,130 +229,147 @@ fn inner_retry_after(r: &Value) -> Option<Duration> {
     }
 }
 
+/// What [`encode`] leaves as it is: RFC 3986 unreserved characters, and the OData
+/// punctuation Graph reads literally in paths and `$filter` values.
+const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b':');
+
 /// Percent-encode a path segment or OData query value (spaces as %20, never `+`).
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z'
-            | b'a'..=b'z'
-            | b'0'..=b'9'
-            | b'-'
-            | b'.'
-            | b'_'
-            | b'~'
-            | b'\''
-            | b'('
-            | b')'
-            | b'@'
-            | b'/'
-            | b':' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
+    utf8_percent_encode(s, KEEP).to_string()
 }
 
 pub const OPERATOR_SELECT: &str = "$select=id,userPrincipalName,userType,displayName";
 
 // ---- normalisers -------------------------------------------------------------------------
 
-pub fn tenant(items: &Value) -> Result<Value, CallError> {
+pub fn tenant(items: &Value) -> Result<Tenant, CallError> {
     let first = arr(items)?
         .first()
         .ok_or_else(|| CallError::malformed("/organization returned no organization"))?;
-    Ok(json!({"id": req_str(first, "id")?, "display_name": opt_str(first, "displayName")}))
+    Ok(Tenant {
+        id: req_str(first, "id")?,
+        display_name: opt_str(first, "displayName"),
+    })
 }
 
-pub fn licenses(items: &Value) -> Result<Value, CallError> {
-    let mut out = Vec::new();
-    for s in arr(items)? {
-        let plans = s
-            .get("servicePlans")
-            .and_then(Value::as_array)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|p| {
-                Ok(json!({
-                    "service_plan_id": req_str(p, "servicePlanId")?,
-                    "service_plan_name": opt_str(p, "servicePlanName"),
-                    "provisioning_status": req_str(p, "provisioningStatus")?,
-                }))
+pub fn licenses(items: &Value) -> Result<Vec<License>, CallError> {
+    arr(items)?.iter().map(license).collect()
+}
+
+fn license(s: &Value) -> Result<License, CallError> {
+    let service_plans = s
+        .get("servicePlans")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            Ok(ServicePlan {
+                service_plan_id: req_str(p, "servicePlanId")?,
+                service_plan_name: opt_str(p, "servicePlanName"),
+                provisioning_status: req_str(p, "provisioningStatus")?,
             })
-            .collect::<Result<Vec<_>, CallError>>()?;
-        out.push(json!({
-            "sku_id": req_str(s, "skuId")?,
-            "sku_part_number": opt_str(s, "skuPartNumber"),
-            "capability_status": req_str(s, "capabilityStatus")?,
-            "prepaid_enabled": s.pointer("/prepaidUnits/enabled").and_then(int).unwrap_or(0),
-            "consumed_units": s.get("consumedUnits").and_then(int),
-            "service_plans": plans,
-        }));
-    }
-    Ok(Value::Array(out))
+        })
+        .collect::<Result<Vec<_>, CallError>>()?;
+    Ok(License {
+        sku_id: req_str(s, "skuId")?,
+        sku_part_number: opt_str(s, "skuPartNumber"),
+        capability_status: req_str(s, "capabilityStatus")?,
+        prepaid_enabled: s
+            .pointer("/prepaidUnits/enabled")
+            .and_then(int)
+            .unwrap_or(0),
+        prepaid_warning: s
+            .pointer("/prepaidUnits/warning")
+            .and_then(int)
+            .unwrap_or(0),
+        consumed_units: s.get("consumedUnits").and_then(int),
+        service_plans,
+    })
 }
 
-pub fn operator(user: &Value, source: &str) -> Result<Value, CallError> {
-    Ok(json!({
-        "id": req_str(user, "id")?,
-        "user_principal_name": opt_str(user, "userPrincipalName"),
-        "display_name": opt_str(user, "displayName"),
-        "user_type": opt_str(user, "userType"),
-        "source": source,
-    }))
+pub fn operator(user: &Value, source: OperatorSource) -> Result<Operator, CallError> {
+    Ok(Operator {
+        id: req_str(user, "id")?,
+        user_principal_name: opt_str(user, "userPrincipalName"),
+        display_name: opt_str(user, "displayName"),
+        user_type: opt_str(user, "userType"),
+        source,
+    })
 }
 
-pub fn groups(items: &Value) -> Result<Value, CallError> {
+pub fn groups(items: &Value) -> Result<Vec<Group>, CallError> {
     arr(items)?
         .iter()
         .map(|g| {
-            Ok(json!({
-                "id": req_str(g, "id")?,
-                "display_name": opt_str(g, "displayName"),
-                "is_assignable_to_role": g.get("isAssignableToRole").and_then(Value::as_bool),
-            }))
+            Ok(Group {
+                id: req_str(g, "id")?,
+                display_name: opt_str(g, "displayName"),
+                is_assignable_to_role: g.get("isAssignableToRole").and_then(Value::as_bool),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
-/// Active role assignments and eligibility schedules share one shape.
-pub fn role_assignments(items: &Value) -> Result<Value, CallError> {
+/// Active role assignments and eligibility schedules share one shape. They are read by
+/// role (every holder of an accepted role), so only those of `principals` (the operator and
+/// their role-assignable groups) are kept: the facts say what the operator holds, nothing
+/// about anyone else.
+pub fn role_assignments(
+    items: &Value,
+    principals: &[String],
+) -> Result<Vec<DirectoryRoleAssignment>, CallError> {
     arr(items)?
         .iter()
-        .map(|a| {
-            Ok(json!({
-                "id": req_str(a, "id")?,
-                "role_definition_id": req_str(a, "roleDefinitionId")?,
-                "principal_id": req_str(a, "principalId")?,
-                "directory_scope_id": opt_str(a, "directoryScopeId").unwrap_or_else(|| "/".into()),
-                "status": opt_str(a, "status"),
-            }))
+        .filter(|a| {
+            a.get("principalId")
+                .and_then(Value::as_str)
+                .is_some_and(|p| principals.iter().any(|x| x.eq_ignore_ascii_case(p)))
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .map(|a| {
+            Ok(DirectoryRoleAssignment {
+                id: req_str(a, "id")?,
+                role_definition_id: req_str(a, "roleDefinitionId")?,
+                principal_id: req_str(a, "principalId")?,
+                directory_scope_id: opt_str(a, "directoryScopeId").unwrap_or_else(|| "/".into()),
+                status: opt_str(a, "status"),
+            })
+        })
+        .collect()
 }
 
-pub fn mdi_sensors(items: &Value) -> Result<Value, CallError> {
+pub fn mdi_sensors(items: &Value) -> Result<MdiSensors, CallError> {
     let sensors = arr(items)?
         .iter()
         .map(|s| {
-            Ok(json!({
-                "id": req_str(s, "id")?,
-                "display_name": opt_str(s, "displayName"),
-                "domain_name": opt_str(s, "domainName"),
-                "sensor_type": opt_str(s, "sensorType"),
-                "health_status": req_str(s, "healthStatus")?,
-                "deployment_status": req_str(s, "deploymentStatus")?,
-                "version": opt_str(s, "version"),
-            }))
+            Ok(MdiSensor {
+                id: req_str(s, "id")?,
+                display_name: opt_str(s, "displayName"),
+                domain_name: opt_str(s, "domainName"),
+                sensor_type: opt_str(s, "sensorType"),
+                health_status: req_str(s, "healthStatus")?,
+                deployment_status: req_str(s, "deploymentStatus")?,
+                version: opt_str(s, "version"),
+            })
         })
         .collect::<Result<Vec<_>, CallError>>()?;
-    Ok(json!({"provisioned": true, "sensors": sensors}))
+    Ok(MdiSensors {
+        provisioned: true,
+        sensors,
+    })
 }
 
-pub fn mdi_health_issues(items: &Value) -> Result<Value, CallError> {
+pub fn mdi_health_issues(items: &Value) -> Result<Vec<MdiHealthIssue>, CallError> {
     arr(items)?
         .iter()
         .map(|h| {
@@ -334,28 +377,34 @@ pub fn mdi_health_issues(items: &Value) -> Result<Value, CallError> {
             let id = opt_str(h, "id")
                 .or_else(|| opt_str(h, "ID"))
                 .ok_or_else(|| CallError::malformed("health issue without `id`"))?;
-            Ok(json!({
-                "id": id,
-                "display_name": opt_str(h, "displayName"),
-                "severity": req_str(h, "severity")?,
-                "status": req_str(h, "status")?,
-                "health_issue_type": opt_str(h, "healthIssueType"),
-                "sensor_dns_names": strings(h.get("sensorDNSNames")),
-                "recommendations": strings(h.get("recommendations")),
-            }))
+            Ok(MdiHealthIssue {
+                id,
+                display_name: opt_str(h, "displayName"),
+                severity: req_str(h, "severity")?,
+                status: req_str(h, "status")?,
+                health_issue_type: opt_str(h, "healthIssueType"),
+                sensor_dns_names: strings(h.get("sensorDNSNames")),
+                recommendations: strings(h.get("recommendations")),
+            })
         })
-        .collect::<Result<Vec<_>, _>>()
-        .map(Value::Array)
+        .collect()
 }
 
 /// Graph's answer when Defender for Identity was never set up for the tenant: data, not error.
-pub fn mdi_not_provisioned(e: &CallError) -> bool {
+///
+/// The sensors API answers such a tenant 403 `Forbidden` "Tenant is not onboarded to
+/// Microsoft Defender for Identity", while a missing permission is a 403 with another body
+/// (`UnknownError`, empty message): microsoft/zerotrustassessment
+/// src/powershell/tests/Test-Assessment.41018.ps1 tells them apart the same way. Any other
+/// 403 stays an error.
+pub fn mdi_not_onboarded(e: &CallError) -> bool {
     let text = format!("{} {}", e.code, e.message).to_ascii_lowercase();
     match e.status {
         Some(404) => true,
         Some(400) => ["provision", "onboard", "not enabled", "no workspace"]
             .iter()
             .any(|w| text.contains(w)),
+        Some(403) => e.message.to_ascii_lowercase().contains("not onboarded"),
         _ => false,
     }
 }
@@ -363,34 +412,51 @@ pub fn mdi_not_provisioned(e: &CallError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::collect::http::ErrorCode;
 
     #[test]
     fn encodes_odata() {
         assert_eq!(encode("principalId eq 'a-b'"), "principalId%20eq%20'a-b'");
         assert_eq!(encode("x+y#EXT#@c.com"), "x%2By%23EXT%23@c.com");
+        assert_eq!(encode("Zoë/ü x"), "Zo%C3%AB/%C3%BC%20x");
     }
 
     #[test]
-    fn mdi_not_provisioned_is_narrow() {
-        assert!(mdi_not_provisioned(&CallError::new(
+    fn mdi_not_onboarded_is_narrow() {
+        let api = |code: &str, message: &str, status: u16| {
+            CallError::new(ErrorCode::Api(code.into()), message, Some(status))
+        };
+        assert!(mdi_not_onboarded(&api(
             "BadRequest",
             "Tenant is not onboarded to MDI",
-            Some(400)
+            400
         )));
-        assert!(mdi_not_provisioned(&CallError::new(
-            "NotFound",
-            "x",
-            Some(404)
-        )));
-        assert!(!mdi_not_provisioned(&CallError::new(
+        assert!(mdi_not_onboarded(&api("NotFound", "x", 404)));
+        assert!(mdi_not_onboarded(&api(
             "Forbidden",
-            "not onboarded",
-            Some(403)
+            "Tenant is not onboarded to Microsoft Defender for Identity",
+            403
         )));
-        assert!(!mdi_not_provisioned(&CallError::new(
-            "BadRequest",
-            "bad filter",
-            Some(400)
+        assert!(!mdi_not_onboarded(&api("UnknownError", "", 403)));
+        assert!(!mdi_not_onboarded(&api(
+            "Forbidden",
+            "Insufficient privileges",
+            403
         )));
+        assert!(!mdi_not_onboarded(&api("BadRequest", "bad filter", 400)));
+    }
+
+    #[test]
+    fn role_reads_keep_the_operator_and_given_groups_only() {
+        let items = json!([
+            {"id": "a", "roleDefinitionId": "r", "principalId": "OP", "directoryScopeId": "/"},
+            {"id": "b", "roleDefinitionId": "r", "principalId": "g1"},
+            {"id": "c", "roleDefinitionId": "r", "principalId": "someone-else"},
+            {"id": "d", "roleDefinitionId": "r", "principalId": "g2"},
+        ]);
+        let kept = role_assignments(&items, &["op".into(), "G1".into()]).unwrap();
+        let ids: Vec<&str> = kept.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(kept[1].directory_scope_id, "/");
     }
 }

@@ -9,8 +9,9 @@ use crate::facts::apis::Api;
 use reqwest::header::{HeaderMap, ACCEPT, RETRY_AFTER};
 use reqwest::Method;
 use serde_json::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::Semaphore;
 use url::Url;
@@ -39,26 +40,127 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The retry budget of one request: the attempts made and the time spent waiting, against
+/// the policy. `Http::send` spends one per request; a Graph `$batch` spends one on the inner
+/// requests it sends again together, so both give up by the same rules and in the same words.
+pub struct Budget<'a> {
+    http: &'a Http,
+    api: Api,
+    attempts: u32,
+    waited: Duration,
+}
+
+impl Budget<'_> {
+    /// Count the attempt about to be made; returns its number (1 for the first).
+    pub fn attempt(&mut self) -> u32 {
+        self.attempts += 1;
+        self.attempts
+    }
+
+    /// The wait before the next attempt: the answer's Retry-After when it gave one, else a
+    /// backoff that doubles each attempt.
+    pub fn delay(&self, retry_after: Option<Duration>) -> Duration {
+        retry_after.unwrap_or_else(|| {
+            self.http
+                .policy
+                .base_backoff
+                .saturating_mul(1u32 << self.attempts.saturating_sub(1).min(10))
+        })
+    }
+
+    /// Wait `delay` and count `requests` retries, or say why the budget does not allow it
+    /// (the caller then gives up, adding that text to its error).
+    pub async fn wait(&mut self, delay: Duration, requests: usize) -> Result<(), String> {
+        let policy = &self.http.policy;
+        if self.attempts >= policy.max_attempts {
+            return Err(format!("gave up after {} attempts", self.attempts));
+        }
+        if self.waited.saturating_add(delay) > policy.max_wait {
+            return Err(format!(
+                "gave up after {} attempt(s): waiting {}s more would exceed the retry budget of {}s",
+                self.attempts,
+                delay.as_secs_f64().ceil(),
+                policy.max_wait.as_secs()
+            ));
+        }
+        tracing::info!(
+            attempt = self.attempts,
+            requests,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        for _ in 0..requests {
+            self.http.count_retry(self.api);
+        }
+        tokio::time::sleep(delay).await;
+        self.waited = self.waited.saturating_add(delay);
+        Ok(())
+    }
+}
+
+/// What kind of failure a call met: the API's own error code, or one xdrguard names itself.
+#[derive(Debug, Clone, PartialEq, Eq, strum::Display)]
+pub enum ErrorCode {
+    /// The API's `error.code`, or `HTTP{status}` when it gave none.
+    #[strum(to_string = "{0}")]
+    Api(String),
+    AuthenticationFailed,
+    /// A URL could not be built from the configured base URL.
+    BadUrl,
+    MalformedResponse,
+    Timeout,
+    ConnectionFailed,
+    TransportError,
+    /// A nextLink pointed at another host.
+    UnexpectedNextLink,
+    /// A required table's name is not a KQL identifier.
+    InvalidTableName,
+    /// The operator could not be read, so neither could what they hold.
+    OperatorUnknown,
+    /// A call this one needs the answer of failed.
+    DependencyFailed,
+    /// The connector pre-check answered licenseState `Unknown`.
+    LicenseStateUnknown,
+}
+
+impl ErrorCode {
+    /// Failed because another call did: its 403 says nothing about this call's permission.
+    pub fn is_inherited(&self) -> bool {
+        matches!(
+            self,
+            ErrorCode::OperatorUnknown | ErrorCode::DependencyFailed
+        )
+    }
+}
+
+/// Extra request headers (name, value), e.g. Graph's `ConsistencyLevel: eventual`.
+pub type Headers = &'static [(&'static str, &'static str)];
+
 /// Why a call failed: what the section error will say.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     pub status: Option<u16>,
 }
 
 impl CallError {
-    pub fn new(code: &str, message: impl Into<String>, status: Option<u16>) -> Self {
+    pub fn new(code: ErrorCode, message: impl Into<String>, status: Option<u16>) -> Self {
         CallError {
-            code: code.into(),
+            code,
             message: message.into(),
             status,
         }
     }
 
+    /// A URL that could not be built.
+    pub fn bad_url(message: impl Into<String>) -> Self {
+        CallError::new(ErrorCode::BadUrl, message, None)
+    }
+
     pub fn malformed(what: impl std::fmt::Display) -> Self {
         CallError::new(
-            "MalformedResponse",
+            ErrorCode::MalformedResponse,
             format!("the response body is not what the API documents: {what}"),
             None,
         )
@@ -111,6 +213,9 @@ pub struct Http {
     policy: RetryPolicy,
     pub counters: Counters,
     progress: Progress,
+    /// Hosts a connection could not be made to (DNS, refused), with that failure: later
+    /// requests there fail at once instead of each paying for it again.
+    failed_hosts: Mutex<HashMap<String, CallError>>,
 }
 
 impl Http {
@@ -136,6 +241,7 @@ impl Http {
             policy,
             counters: Counters::default(),
             progress,
+            failed_hosts: Mutex::new(HashMap::new()),
         })
     }
 
@@ -162,6 +268,29 @@ impl Http {
         out
     }
 
+    /// The retry budget of one request (or of one round of `$batch` inner requests).
+    pub fn budget(&self, api: Api) -> Budget<'_> {
+        Budget {
+            http: self,
+            api,
+            attempts: 0,
+            waited: Duration::ZERO,
+        }
+    }
+
+    /// The connection failures met so far, one per host (origin), in host order.
+    pub fn connection_failures(&self) -> Vec<(String, CallError)> {
+        let mut v: Vec<_> = self
+            .failed_hosts
+            .lock()
+            .expect("not poisoned")
+            .iter()
+            .map(|(h, e)| (h.clone(), e.clone()))
+            .collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// Send one request, retrying 429/503 after Retry-After and 5xx/timeouts with backoff.
     /// Returns the final response, whatever its status, unless no response came at all.
     pub async fn send(
@@ -171,69 +300,71 @@ impl Http {
         url: &Url,
         body: Option<&Value>,
     ) -> Result<RawResponse, CallError> {
-        let token = self
-            .tokens
-            .get(api)
-            .await
-            .map_err(|e| CallError::new("AuthenticationFailed", self.scrub(&e), None))?;
-        let mut waited = Duration::ZERO;
-        let mut attempt = 0u32;
+        self.send_with(api, method, url, body, &[]).await
+    }
+
+    /// [`Http::send`] with extra headers. A connection that cannot be made at all (DNS,
+    /// refused) is not retried: it is remembered for the host, and later requests there fail
+    /// with the same error without being sent.
+    pub async fn send_with(
+        &self,
+        api: Api,
+        method: Method,
+        url: &Url,
+        body: Option<&Value>,
+        headers: Headers,
+    ) -> Result<RawResponse, CallError> {
+        let origin = url.origin().ascii_serialization();
+        if let Some(e) = self.failed_hosts.lock().expect("not poisoned").get(&origin) {
+            return Err(e.clone());
+        }
+        let token =
+            self.tokens.get(api).await.map_err(|e| {
+                CallError::new(ErrorCode::AuthenticationFailed, self.scrub(&e), None)
+            })?;
+        let mut rb = self
+            .client
+            .request(method.clone(), url.clone())
+            .bearer_auth(&token)
+            .header(ACCEPT, "application/json");
+        for (name, value) in headers {
+            rb = rb.header(*name, *value);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        let request = rb
+            .build()
+            .map_err(|e| CallError::bad_url(format!("cannot build the request: {e}")))?;
+        let mut budget = self.budget(api);
         loop {
-            attempt += 1;
-            let outcome = {
-                let _permit = self.limit.acquire().await.expect("semaphore never closed");
-                self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
-                self.progress.request(api);
-                tracing::debug!(%method, url = %url, attempt, "request");
-                let mut rb = self
-                    .client
-                    .request(method.clone(), url.clone())
-                    .bearer_auth(&token)
-                    .header(ACCEPT, "application/json");
-                if let Some(b) = body {
-                    rb = rb.json(b);
-                }
-                match rb.send().await {
-                    Ok(resp) => {
-                        let status = resp.status().as_u16();
-                        let headers = resp.headers().clone();
-                        match resp.bytes().await {
-                            Ok(b) => Ok(RawResponse {
-                                status,
-                                headers,
-                                body: b.to_vec(),
-                            }),
-                            Err(e) => Err(transport_error(&e)),
-                        }
-                    }
-                    Err(e) => Err(transport_error(&e)),
-                }
+            let attempt = budget.attempt();
+            let outcome = match request.try_clone() {
+                Some(r) => self.send_once(api, r, attempt).await,
+                None => Err(CallError::malformed("request body cannot be sent again")),
             };
             // Decide whether to try again, and after how long.
             let (delay, last) = match outcome {
                 Ok(r) if r.status == 429 || r.status == 503 => {
-                    let d = retry_after(&r.headers).unwrap_or_else(|| self.backoff(attempt));
-                    (d, Ok(r))
+                    (budget.delay(retry_after(&r.headers)), Ok(r))
                 }
-                Ok(r) if r.status >= 500 || r.status == 408 => (self.backoff(attempt), Ok(r)),
+                Ok(r) if r.status >= 500 || r.status == 408 => (budget.delay(None), Ok(r)),
                 Ok(r) => {
                     tracing::debug!(%method, url = %url, status = r.status, "response");
                     return Ok(r);
                 }
-                Err(e) => (self.backoff(attempt), Err(e)),
+                Err(e) if e.code == ErrorCode::ConnectionFailed => {
+                    tracing::warn!(url = %url, "{}", e.message);
+                    self.failed_hosts
+                        .lock()
+                        .expect("not poisoned")
+                        .entry(origin)
+                        .or_insert_with(|| e.clone());
+                    return Err(e);
+                }
+                Err(e) => (budget.delay(None), Err(e)),
             };
-            let give_up = if attempt >= self.policy.max_attempts {
-                Some(format!("gave up after {attempt} attempts"))
-            } else if waited.saturating_add(delay) > self.policy.max_wait {
-                Some(format!(
-                    "gave up after {attempt} attempt(s): waiting {}s more would exceed the retry budget of {}s",
-                    delay.as_secs_f64().ceil(),
-                    self.policy.max_wait.as_secs()
-                ))
-            } else {
-                None
-            };
-            if let Some(why) = give_up {
+            if let Err(why) = budget.wait(delay, 1).await {
                 let mut e = match last {
                     Ok(r) => self.error_from(&r),
                     Err(e) => e,
@@ -242,23 +373,39 @@ impl Http {
                 tracing::warn!(url = %url, code = %e.code, "{}", e.message);
                 return Err(e);
             }
-            tracing::info!(url = %url, attempt, delay_ms = delay.as_millis() as u64, "retrying");
-            self.count_retry(api);
-            tokio::time::sleep(delay).await;
-            waited = waited.saturating_add(delay);
         }
+    }
+
+    /// One attempt: a permit of the concurrency limit, the request, the whole body.
+    async fn send_once(
+        &self,
+        api: Api,
+        request: reqwest::Request,
+        attempt: u32,
+    ) -> Result<RawResponse, CallError> {
+        let _permit = self.limit.acquire().await.expect("semaphore never closed");
+        self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
+        self.progress.request(api);
+        tracing::debug!(method = %request.method(), url = %request.url(), attempt, "request");
+        let resp = self
+            .client
+            .execute(request)
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
     }
 
     /// Account for one retry (also used for `$batch` inner requests sent again).
     pub fn count_retry(&self, api: Api) {
         self.counters.retries[idx(api)].fetch_add(1, Ordering::Relaxed);
         self.progress.retry(api);
-    }
-
-    fn backoff(&self, attempt: u32) -> Duration {
-        self.policy
-            .base_backoff
-            .saturating_mul(1u32 << (attempt - 1).min(10))
     }
 
     /// A section error from a non-success response: the API's own code and message.
@@ -274,8 +421,8 @@ impl Http {
             .and_then(|e| e.get("code"))
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("HTTP{status}"));
+            .map(|c| ErrorCode::Api(c.to_string()))
+            .unwrap_or_else(|| ErrorCode::Api(format!("HTTP{status}")));
         let message = err
             .and_then(|e| e.get("message"))
             .and_then(Value::as_str)
@@ -324,7 +471,12 @@ impl Http {
 
     /// GET one JSON object.
     pub async fn get(&self, api: Api, url: &Url) -> Result<Value, CallError> {
-        match self.json(api, Method::GET, url, None).await? {
+        self.get_with(api, url, &[]).await
+    }
+
+    async fn get_with(&self, api: Api, url: &Url, headers: Headers) -> Result<Value, CallError> {
+        let r = self.send_with(api, Method::GET, url, None, headers).await?;
+        match self.parse(r)? {
             Some(v) if v.is_object() => Ok(v),
             Some(_) => Err(CallError::malformed("expected a JSON object")),
             None => Err(CallError::malformed("empty body")),
@@ -334,15 +486,17 @@ impl Http {
     /// GET a list and every following page; the items of all pages, in order.
     pub async fn list(&self, api: Api, url: &Url) -> Result<Vec<Value>, CallError> {
         let first = self.get(api, url).await?;
-        self.rest_of_pages(api, first, url).await
+        self.rest_of_pages(api, first, url, &[]).await
     }
 
-    /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest.
+    /// Given a first page already fetched (e.g. inside a `$batch`), fetch the rest, sending
+    /// `headers` with each (an advanced query's pages need its `ConsistencyLevel` too).
     pub async fn rest_of_pages(
         &self,
         api: Api,
         first: Value,
         first_url: &Url,
+        headers: Headers,
     ) -> Result<Vec<Value>, CallError> {
         let mut seen: HashSet<String> = HashSet::from([first_url.to_string()]);
         let mut items = Vec::new();
@@ -360,7 +514,7 @@ impl Http {
                 .map_err(|e| CallError::malformed(format!("nextLink is not a URL ({e})")))?;
             if !self.endpoints.same_origin(api, &next) {
                 return Err(CallError::new(
-                    "UnexpectedNextLink",
+                    ErrorCode::UnexpectedNextLink,
                     format!(
                         "refusing to follow a nextLink to another host ({})",
                         next.host_str().unwrap_or("?")
@@ -371,7 +525,7 @@ impl Http {
             if !seen.insert(next.to_string()) {
                 return Err(CallError::malformed("nextLink repeats an earlier page"));
             }
-            page = self.get(api, &next).await?;
+            page = self.get_with(api, &next, headers).await?;
         }
     }
 }
@@ -402,14 +556,19 @@ pub fn parse_retry_after(v: &str) -> Option<Duration> {
 
 fn transport_error(e: &reqwest::Error) -> CallError {
     let code = if e.is_timeout() {
-        "Timeout"
+        ErrorCode::Timeout
     } else if e.is_connect() {
-        "ConnectionFailed"
+        ErrorCode::ConnectionFailed
     } else {
-        "TransportError"
+        ErrorCode::TransportError
     };
-    // reqwest's Display never includes headers, so no token can leak through it.
-    let mut msg = e.to_string();
+    // reqwest's Display never includes headers, so no token can leak through it. A failed
+    // connection is said once per host, so its cause leaves out the URL (the call names it).
+    let mut msg = if code == ErrorCode::ConnectionFailed {
+        "cannot connect".to_string()
+    } else {
+        e.to_string()
+    };
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
         msg.push_str(": ");

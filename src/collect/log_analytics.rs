@@ -2,8 +2,9 @@
 //! Defender-only rows of SecurityIncident and SecurityAlert. `union isfuzzy=true` keeps a
 //! missing table from failing the query; the left join keeps a row for every required table.
 
-use super::http::CallError;
+use super::http::{CallError, ErrorCode};
 use super::norm::int;
+use crate::facts::sections::Ingestion;
 use serde_json::{json, Value};
 
 /// Shortest look-back of the query; callers may ask for longer.
@@ -15,7 +16,10 @@ pub const XDR_INCIDENT_PROVIDERS: &[&str] = &[
     "Microsoft 365 Defender",
     "Microsoft Defender XDR",
 ];
-/// SecurityAlert.ProductName values of Defender products.
+/// SecurityAlert.ProductName values of the products whose alerts Defender XDR carries
+/// (learn.microsoft.com/azure/sentinel/microsoft-365-defender-sentinel-integration), matched
+/// exactly. "Azure Active Directory Identity Protection" is the name Sentinel content and the
+/// SecurityInsights alert-rule `productFilter` use for Entra ID Protection.
 pub const DEFENDER_ALERT_PRODUCTS: &[&str] = &[
     "Microsoft 365 Defender",
     "Microsoft Defender XDR",
@@ -23,7 +27,13 @@ pub const DEFENDER_ALERT_PRODUCTS: &[&str] = &[
     "Office 365 Advanced Threat Protection",
     "Azure Advanced Threat Protection",
     "Microsoft Cloud App Security",
+    "Azure Active Directory Identity Protection",
 ];
+/// Products whose exact ProductName is not published (Purview Data Loss Prevention, Insider
+/// Risk Management): matched with KQL `has`, so "Microsoft Data Loss Prevention" and
+/// "Microsoft Purview …" spellings both count.
+pub const DEFENDER_ALERT_PRODUCT_TERMS: &[&str] =
+    &["Data Loss Prevention", "Insider Risk Management"];
 
 fn kql_list(items: &[&str]) -> String {
     items
@@ -39,7 +49,7 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
     for t in required_tables {
         if t.is_empty() || !t.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(CallError::new(
-                "InvalidTableName",
+                ErrorCode::InvalidTableName,
                 format!("`{t}` is not a table name (letters, digits and _ only)"),
                 None,
             ));
@@ -69,9 +79,13 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
         kql_list(XDR_INCIDENT_PROVIDERS)
     ));
     parts.push(format!(
-        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}))\n\
+        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}){})\n\
          | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityAlert\";",
-        kql_list(DEFENDER_ALERT_PRODUCTS)
+        kql_list(DEFENDER_ALERT_PRODUCTS),
+        DEFENDER_ALERT_PRODUCT_TERMS
+            .iter()
+            .map(|t| format!(" or ProductName has \"{t}\""))
+            .collect::<String>()
     ));
     let sources = if tables.is_empty() {
         "incidents, alerts"
@@ -100,9 +114,9 @@ pub fn timespan(lookback: chrono::Duration) -> String {
 }
 
 /// Rows of the answer → ingestion facts. `None` (204) is no data.
-pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
+pub fn ingestion(answer: Option<&Value>) -> Result<Vec<Ingestion>, CallError> {
     let Some(v) = answer else {
-        return Ok(json!([]));
+        return Ok(Vec::new());
     };
     if let Some(err) = v.get("error") {
         let code = err
@@ -114,7 +128,7 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
             .and_then(Value::as_str)
             .unwrap_or("the query returned partial results");
         return Err(CallError::new(
-            code,
+            ErrorCode::Api(code.to_string()),
             format!("{msg} (partial results are not trusted)"),
             Some(200),
         ));
@@ -143,42 +157,49 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Value, CallError> {
         .get("rows")
         .and_then(Value::as_array)
         .ok_or_else(|| CallError::malformed("query result has no rows"))?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in rows {
-        let cells = row
-            .as_array()
-            .ok_or_else(|| CallError::malformed("a row is not a list"))?;
-        let name = cells
-            .get(ti)
-            .and_then(Value::as_str)
-            .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
-        let last = match cells.get(li) {
-            None | Some(Value::Null) => Value::Null,
-            Some(Value::String(s)) if s.is_empty() => Value::Null,
-            Some(Value::String(s)) => {
-                let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
-                    CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
-                })?;
-                Value::String(
-                    t.with_timezone(&chrono::Utc)
-                        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
-                )
-            }
-            Some(other) => {
-                return Err(CallError::malformed(format!(
-                    "LastReceived {other} is not a date-time"
-                )))
-            }
-        };
-        let count = match cells.get(ri) {
-            None | Some(Value::Null) => 0,
-            Some(v) => {
-                int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
-            }
-        };
-        out.push(json!({"table": name, "last_received": last, "rows": count}));
-    }
-    Ok(Value::Array(out))
+    rows.iter()
+        .map(|row| ingestion_row(row, ti, li, ri))
+        .collect()
+}
+
+/// One row: table name, last record (normalised to UTC) and row count, by column index.
+fn ingestion_row(row: &Value, ti: usize, li: usize, ri: usize) -> Result<Ingestion, CallError> {
+    let cells = row
+        .as_array()
+        .ok_or_else(|| CallError::malformed("a row is not a list"))?;
+    let name = cells
+        .get(ti)
+        .and_then(Value::as_str)
+        .ok_or_else(|| CallError::malformed("a row has no TableName"))?;
+    let last = match cells.get(li) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) if s.is_empty() => None,
+        Some(Value::String(s)) => {
+            let t = chrono::DateTime::parse_from_rfc3339(s).map_err(|e| {
+                CallError::malformed(format!("LastReceived `{s}` is not a date-time ({e})"))
+            })?;
+            Some(
+                t.with_timezone(&chrono::Utc)
+                    .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            )
+        }
+        Some(other) => {
+            return Err(CallError::malformed(format!(
+                "LastReceived {other} is not a date-time"
+            )))
+        }
+    };
+    let rows = match cells.get(ri) {
+        None | Some(Value::Null) => 0,
+        Some(v) => {
+            int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
+        }
+    };
+    Ok(Ingestion {
+        table: name.to_string(),
+        last_received: last,
+        rows,
+    })
 }
 
 #[cfg(test)]
@@ -194,6 +215,16 @@ mod tests {
     }
 
     #[test]
+    fn alerts_count_every_provider_defender_xdr_carries() {
+        let q = query(&[]).unwrap();
+        assert!(
+            q.contains("\"Azure Active Directory Identity Protection\""),
+            "{q}"
+        );
+        assert!(q.contains(" or ProductName has \"Data Loss Prevention\" or ProductName has \"Insider Risk Management\")"), "{q}");
+    }
+
+    #[test]
     fn timespans() {
         assert_eq!(timespan(chrono::Duration::days(7)), "P14D");
         assert_eq!(timespan(chrono::Duration::days(30)), "P30D");
@@ -204,7 +235,7 @@ mod tests {
     fn rows_parse_strings_and_nulls() {
         let v = json!({"tables":[{"name":"PrimaryResult","columns":[{"name":"TableName","type":"string"},{"name":"LastReceived","type":"datetime"},{"name":"Rows","type":"long"}],
             "rows":[["DeviceInfo","2026-11-27T08:00:00Z","12"],["EmailEvents",null,0]]}]});
-        let out = ingestion(Some(&v)).unwrap();
+        let out = serde_json::to_value(ingestion(Some(&v)).unwrap()).unwrap();
         assert_eq!(
             out,
             json!([{"table":"DeviceInfo","last_received":"2026-11-27T08:00:00Z","rows":12},{"table":"EmailEvents","last_received":null,"rows":0}])
@@ -213,6 +244,6 @@ mod tests {
             &json!({"tables":[], "error": {"code":"PartialError","message":"x"}})
         ))
         .is_err());
-        assert_eq!(ingestion(None).unwrap(), json!([]));
+        assert_eq!(ingestion(None).unwrap(), Vec::new());
     }
 }

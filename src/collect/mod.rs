@@ -18,10 +18,14 @@ pub mod progress;
 pub mod redact;
 
 use crate::facts::apis::{self, Api};
-use crate::facts::{FactsDocument, Section, SectionError, Target, ToolInfo, WorkspaceRef};
+use crate::facts::sections::{MdiSensors, OperatorSource, WorkspacePermissions};
+use crate::facts::{
+    is_guid, FactsDocument, Section, SectionData, SectionError, SectionName, Target, ToolInfo,
+    WorkspaceRef,
+};
 use futures::future::join_all;
 use graph::GraphGet;
-use http::{CallError, Http};
+use http::{CallError, ErrorCode, Http};
 use reqwest::Method;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -37,6 +41,9 @@ pub struct Options {
     pub required_tables: Vec<String>,
     /// How far back the ingestion query looks (the longest age a policy judges, via the CLI).
     pub ingestion_lookback: chrono::Duration,
+    /// Directory role template ids whose assignments and eligibilities to read (the policy
+    /// params, via the CLI).
+    pub accepted_roles: Vec<String>,
     pub redact: bool,
 }
 
@@ -44,15 +51,20 @@ type Res = Result<Value, CallError>;
 
 /// One section's outcome and the call that produced it.
 struct Got {
-    name: &'static str,
-    result: Res,
+    name: SectionName,
+    result: Result<SectionData, CallError>,
     call: String,
 }
 
-fn got(name: &'static str, result: Res, call: impl Into<String>) -> Got {
+fn got<T>(
+    name: SectionName,
+    result: Result<T, CallError>,
+    data: fn(T) -> SectionData,
+    call: impl Into<String>,
+) -> Got {
     Got {
         name,
-        result,
+        result: result.map(data),
         call: call.into(),
     }
 }
@@ -69,22 +81,13 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
         workspace_and_ingestion(http, &paths, &opts.required_tables, opts.ingestion_lookback),
         workspace_permissions(http, &paths, opts, op_rx),
     );
-    let tenant_id = sub
-        .result
-        .as_ref()
-        .ok()
-        .and_then(|s| s.get("tenant_id"))
-        .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            graph
-                .iter()
-                .find(|g| g.name == "tenant")
-                .and_then(|g| g.result.as_ref().ok())
-                .and_then(|t| t.get("id"))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
+    let tenant_id = match &sub.result {
+        Ok(SectionData::Subscription(s)) => Some(s.tenant_id.clone()),
+        _ => graph.iter().find_map(|g| match &g.result {
+            Ok(SectionData::Tenant(t)) => Some(t.id.clone()),
+            _ => None,
+        }),
+    };
 
     let mut sections = BTreeMap::new();
     for g in graph
@@ -93,10 +96,13 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
         .chain([sub, req, ws, ing, perms])
     {
         let section = match g.result {
-            Ok(v) => Section::Data(v),
+            Ok(data) => {
+                debug_assert_eq!(data.name(), g.name, "data filed under another section");
+                Section::from(data)
+            }
             Err(e) => Section::Error(section_error(g.name, e, g.call, http)),
         };
-        sections.insert(g.name.to_string(), section);
+        sections.insert(g.name, section);
     }
     let mut doc = FactsDocument {
         schema_version: crate::facts::SCHEMA_VERSION,
@@ -118,56 +124,71 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
 }
 
 /// The error of a section, with the permission that would allow the read and how to grant it.
-fn section_error(name: &str, e: CallError, call: String, http: &Http) -> SectionError {
+fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> SectionError {
     let info = apis::section(name);
     let mut message = http.scrub(&e.message);
+    // Nothing was refused (no connection, no sign-in, or an answer that could not tell):
+    // no permission to grant.
+    if matches!(
+        e.code,
+        ErrorCode::ConnectionFailed
+            | ErrorCode::AuthenticationFailed
+            | ErrorCode::LicenseStateUnknown
+    ) {
+        return SectionError {
+            code: e.code.to_string(),
+            message,
+            status: e.status,
+            permission: None,
+            call: Some(call),
+            grant: None,
+        };
+    }
     // Only for the call's own 403, not for one inherited from the operator lookup.
-    let own = e.code != "OperatorUnknown" && e.code != "DependencyFailed";
-    if own && e.status == Some(403) && info.map(|i| i.api) == Some(Api::Graph) {
+    if !e.code.is_inherited() && e.status == Some(403) && info.api == Api::Graph {
         message.push_str(" (Graph answers 403 for a missing permission or a missing license)");
     }
     SectionError {
-        code: e.code,
+        code: e.code.to_string(),
         message,
         status: e.status,
-        permission: info.map(|i| i.permission.to_string()),
-        call: Some(call),
-        grant: info.map(|i| i.grant.to_string()),
+        permission: Some(info.permission.to_string()),
+        // As a person reads it: `$filter=principalId eq '{operator id}'`, not `%27%7B…`.
+        call: Some(
+            percent_encoding::percent_decode_str(&call)
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        grant: Some(info.grant.to_string()),
     }
 }
 
-fn is_guid(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-/// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds.
+/// The Graph sections: tenant, licenses, MDI, the operator and what the operator holds, all
+/// in one `$batch` round trip. What the operator holds is read by role, not by principal: a
+/// `principalId eq` filter is direct-only ("if a user is assigned a Microsoft Entra role
+/// through group membership ... this request will list the group's ID as the principalId",
+/// microsoft-graph-docs-contrib api-reference/beta/api/rbacapplication-list-transitiveroleassignments.md),
+/// and a filter by the operator's groups would need their ids first (another round trip).
+/// `roleDefinitionId eq` is documented for both lists and needs neither; the answers are
+/// narrowed to the operator and their role-assignable groups ([`graph::role_assignments`]).
 async fn graph_sections(
     http: &Http,
     opts: &Options,
     op_tx: oneshot::Sender<Result<String, CallError>>,
     tenant_tx: oneshot::Sender<Option<String>>,
 ) -> Vec<Got> {
-    let (op_path, op_source) = match &opts.operator {
-        None => (format!("/me?{}", graph::OPERATOR_SELECT), "me"),
+    let (who, op_source) = match &opts.operator {
+        None => ("/me".to_string(), OperatorSource::Me),
         Some(o) => (
-            format!("/users/{}?{}", graph::encode(o), graph::OPERATOR_SELECT),
-            "lookup",
+            format!("/users/{}", graph::encode(o)),
+            OperatorSource::Lookup,
         ),
     };
-    let member_paths = |id: &str| {
-        let id = graph::encode(id);
-        [
-            format!("/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,isAssignableToRole"),
-            format!("/roleManagement/directory/roleAssignments?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
-            format!("/roleManagement/directory/roleEligibilitySchedules?$filter={}", graph::encode(&format!("principalId eq '{id}'"))),
-        ]
-    };
-    let mut first = vec![
+    let op_path = format!("{who}?{}", graph::OPERATOR_SELECT);
+    let groups_path = format!(
+        "{who}/transitiveMemberOf/microsoft.graph.group?$count=true&$select=id,isAssignableToRole"
+    );
+    let mut gets = vec![
         GraphGet::list("/organization"),
         GraphGet::list("/subscribedSkus"),
         GraphGet::one(op_path.clone()),
@@ -176,89 +197,187 @@ async fn graph_sections(
             "/security/identities/healthIssues?$filter={}",
             graph::encode("status eq 'open'")
         )),
+        GraphGet::advanced_list(groups_path.clone()),
     ];
-    // An operator given by object id needs no lookup first: its memberships ride in the same batch.
-    let known_id = opts
-        .operator
-        .as_deref()
-        .filter(|o| is_guid(o))
-        .map(str::to_string);
-    if let Some(id) = &known_id {
-        first.extend(member_paths(id).into_iter().map(GraphGet::list));
-    }
-    let call = |p: &str| format!("GET /v1.0{p} (in $batch)");
-    let mut r = graph::batch(http, &first).await.into_iter();
+    let roles = &opts.accepted_roles;
+    gets.extend(
+        roles
+            .iter()
+            .map(|r| GraphGet::list(role_path(ROLE_ASSIGNMENTS, r))),
+    );
+    gets.extend(
+        roles
+            .iter()
+            .map(|r| GraphGet::list(role_path(ROLE_ELIGIBILITIES, r))),
+    );
+    let mut r = graph::batch(http, &gets).await.into_iter();
     let mut next = || {
         r.next()
             .unwrap_or_else(|| Err(CallError::malformed("no answer")))
     };
     let tenant = next().and_then(|v| graph::tenant(&v));
-    let _ = tenant_tx.send(
-        tenant
-            .as_ref()
-            .ok()
-            .and_then(|t| t["id"].as_str())
-            .map(str::to_string),
-    );
+    let _ = tenant_tx.send(tenant.as_ref().ok().map(|t| t.id.clone()));
     let mut out = vec![
-        got("tenant", tenant, call(&first[0].path)),
         got(
-            "licenses",
+            SectionName::Tenant,
+            tenant,
+            SectionData::Tenant,
+            batched_call(&gets[0].path),
+        ),
+        got(
+            SectionName::Licenses,
             next().and_then(|v| graph::licenses(&v)),
-            call(&first[1].path),
+            SectionData::Licenses,
+            batched_call(&gets[1].path),
         ),
     ];
     let operator = next()
         .and_then(|v| graph::operator(&v, op_source))
         .map_err(|e| explain_operator_error(e, opts));
-    let sensors = match next() {
-        Err(e) if graph::mdi_not_provisioned(&e) => {
-            Ok(serde_json::json!({"provisioned": false, "sensors": []}))
-        }
-        other => other.and_then(|v| graph::mdi_sensors(&v)),
-    };
-    let issues = match next() {
-        Err(e) if graph::mdi_not_provisioned(&e) => Ok(Value::Array(Vec::new())),
-        other => other.and_then(|v| graph::mdi_health_issues(&v)),
-    };
-    out.push(got("mdi_sensors", sensors, call(&first[3].path)));
-    out.push(got("mdi_health_issues", issues, call(&first[4].path)));
+    let (sensors, issues) = (next(), next());
+    out.extend(mdi_sections(
+        sensors,
+        issues,
+        [&gets[3].path, &gets[4].path],
+    ));
 
     let op_id: Result<String, CallError> = operator
         .as_ref()
-        .map(|o| o["id"].as_str().unwrap_or_default().to_string())
+        .map(|o| o.id.clone())
         .map_err(Clone::clone);
     let _ = op_tx.send(op_id.clone());
-    out.push(got("operator", operator, call(&op_path)));
-
-    let names = [
-        "operator_groups",
-        "directory_role_assignments",
-        "directory_role_eligibilities",
-    ];
-    let members: Vec<Res> = match (&known_id, &op_id) {
-        (Some(_), _) => (0..3).map(|_| next()).collect(),
-        (None, Ok(id)) => {
-            let gets: Vec<GraphGet> = member_paths(id).into_iter().map(GraphGet::list).collect();
-            graph::batch(http, &gets).await
-        }
-        (None, Err(e)) => (0..3).map(|_| Err(operator_unknown(e))).collect(),
-    };
-    let member_calls = member_paths(op_id.as_deref().unwrap_or("{operator id}"));
-    for (((name, res), path), norm) in
-        names
-            .into_iter()
-            .zip(members)
-            .zip(member_calls.iter())
-            .zip([
-                graph::groups as fn(&Value) -> Res,
-                graph::role_assignments,
-                graph::role_assignments,
-            ])
-    {
-        out.push(got(name, res.and_then(|v| norm(&v)), call(path)));
-    }
+    out.push(got(
+        SectionName::Operator,
+        operator,
+        SectionData::Operator,
+        batched_call(&op_path),
+    ));
+    let groups = next();
+    let assignments: Vec<Res> = roles.iter().map(|_| next()).collect();
+    let eligibilities: Vec<Res> = roles.iter().map(|_| next()).collect();
+    // An operator given by object id is known even when its lookup failed.
+    let known_id = opts.operator.clone().filter(|o| is_guid(o));
+    let id = op_id.or_else(|e| known_id.ok_or(e));
+    out.extend(membership_sections(
+        id,
+        groups,
+        [assignments, eligibilities],
+        &groups_path,
+    ));
     out
+}
+
+const ROLE_ASSIGNMENTS: &str = "/roleManagement/directory/roleAssignments";
+const ROLE_ELIGIBILITIES: &str = "/roleManagement/directory/roleEligibilitySchedules";
+
+/// Everyone's assignments (or eligibilities) of one role: `roleDefinitionId eq` is a
+/// documented filter of both lists (rbacapplication-list-roleassignments.md,
+/// unifiedroleeligibilityschedule resource).
+fn role_path(list: &str, role: &str) -> String {
+    let filter = graph::encode(&format!(
+        "roleDefinitionId eq '{}'",
+        role.replace('\'', "''")
+    ));
+    format!("{list}?$filter={filter}")
+}
+
+/// The call named in a section error for a GET that went in a `$batch`.
+fn batched_call(path: &str) -> String {
+    format!("GET /v1.0{path} (in $batch)")
+}
+
+/// Defender for Identity: an answer that says it was never set up is data (not onboarded,
+/// nothing open), not an error.
+fn mdi_sections(sensors: Res, issues: Res, paths: [&str; 2]) -> [Got; 2] {
+    let sensors = match sensors {
+        Err(e) if graph::mdi_not_onboarded(&e) => Ok(MdiSensors {
+            provisioned: false,
+            sensors: Vec::new(),
+        }),
+        other => other.and_then(|v| graph::mdi_sensors(&v)),
+    };
+    let issues = match issues {
+        Err(e) if graph::mdi_not_onboarded(&e) => Ok(Vec::new()),
+        other => other.and_then(|v| graph::mdi_health_issues(&v)),
+    };
+    [
+        got(
+            SectionName::MdiSensors,
+            sensors,
+            SectionData::MdiSensors,
+            batched_call(paths[0]),
+        ),
+        got(
+            SectionName::MdiHealthIssues,
+            issues,
+            SectionData::MdiHealthIssues,
+            batched_call(paths[1]),
+        ),
+    ]
+}
+
+/// The operator's groups, and the role assignments and eligibilities (one answer per accepted
+/// role each) narrowed to the operator and their role-assignable groups. Without the operator
+/// none of the three can be told; without the groups, only the operator's own roles count
+/// (and the groups section is an error, so no verdict rests on them).
+fn membership_sections(
+    operator_id: Result<String, CallError>,
+    groups: Res,
+    [assignments, eligibilities]: [Vec<Res>; 2],
+    groups_path: &str,
+) -> [Got; 3] {
+    let role_call =
+        |list: &str| format!("GET /v1.0{list}?$filter=roleDefinitionId eq '…' (in $batch)");
+    let (groups, principals) = match operator_id {
+        Err(e) => {
+            let e = operator_unknown(&e);
+            (Err(e.clone()), Err(e))
+        }
+        Ok(id) => {
+            let groups = groups.and_then(|v| graph::groups(&v));
+            let mut principals = vec![id];
+            if let Ok(gs) = &groups {
+                principals.extend(
+                    gs.iter()
+                        .filter(|g| g.is_assignable_to_role == Some(true))
+                        .map(|g| g.id.clone()),
+                );
+            }
+            (groups, Ok(principals))
+        }
+    };
+    let held = |answers: Vec<Res>| {
+        let principals = principals.as_ref().map_err(Clone::clone)?;
+        let mut all: Vec<crate::facts::sections::DirectoryRoleAssignment> = Vec::new();
+        for a in answers {
+            for item in graph::role_assignments(&a?, principals)? {
+                if !all.iter().any(|x| x.id == item.id) {
+                    all.push(item);
+                }
+            }
+        }
+        Ok(all)
+    };
+    [
+        got(
+            SectionName::OperatorGroups,
+            groups,
+            SectionData::OperatorGroups,
+            batched_call(groups_path),
+        ),
+        got(
+            SectionName::DirectoryRoleAssignments,
+            held(assignments),
+            SectionData::DirectoryRoleAssignments,
+            role_call(ROLE_ASSIGNMENTS),
+        ),
+        got(
+            SectionName::DirectoryRoleEligibilities,
+            held(eligibilities),
+            SectionData::DirectoryRoleEligibilities,
+            role_call(ROLE_ELIGIBILITIES),
+        ),
+    ]
 }
 
 /// A service principal cannot be `/me`: say what to do instead.
@@ -280,7 +399,7 @@ fn explain_operator_error(mut e: CallError, opts: &Options) -> CallError {
 
 fn operator_unknown(e: &CallError) -> CallError {
     CallError {
-        code: "OperatorUnknown".into(),
+        code: ErrorCode::OperatorUnknown,
         message: format!(
             "the operator could not be read, so neither could what they hold: {} ({})",
             e.message, e.code
@@ -291,39 +410,52 @@ fn operator_unknown(e: &CallError) -> CallError {
 
 /// ARM lists that depend on nothing but the workspace.
 async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
-    type Norm = fn(&Value) -> Res;
-    let lists: [(&'static str, String, Norm); 8] = [
-        ("tables", p.tables(), arm::tables),
+    type Norm = fn(&Value) -> Result<SectionData, CallError>;
+    let lists: [(SectionName, String, Norm); 8] = [
+        (SectionName::Tables, p.tables(), |v| {
+            arm::tables(v).map(SectionData::Tables)
+        }),
         (
-            "sentinel_onboarding",
+            SectionName::SentinelOnboarding,
             p.onboarding_states(),
-            arm::onboarding,
+            |v| arm::onboarding(v).map(SectionData::SentinelOnboarding),
         ),
-        ("data_connectors", p.data_connectors(), arm::data_connectors),
-        ("alert_rules", p.alert_rules(), arm::alert_rules),
+        (SectionName::DataConnectors, p.data_connectors(), |v| {
+            arm::data_connectors(v).map(SectionData::DataConnectors)
+        }),
+        (SectionName::AlertRules, p.alert_rules(), |v| {
+            arm::alert_rules(v).map(SectionData::AlertRules)
+        }),
+        (SectionName::ContentPackages, p.content_packages(), |v| {
+            arm::content_packages(v).map(SectionData::ContentPackages)
+        }),
+        (SectionName::ContentCatalog, p.content_catalog(), |v| {
+            arm::content_catalog(v).map(SectionData::ContentCatalog)
+        }),
+        (SectionName::Settings, p.settings(), |v| {
+            arm::settings(v).map(SectionData::Settings)
+        }),
         (
-            "content_packages",
-            p.content_packages(),
-            arm::content_packages,
-        ),
-        ("content_catalog", p.content_catalog(), arm::content_catalog),
-        ("settings", p.settings(), arm::settings),
-        (
-            "workspace_role_assignments",
+            SectionName::WorkspaceRoleAssignments,
             p.role_assignments_at_scope(),
-            arm::role_assignments,
+            |v| arm::role_assignments(v).map(SectionData::WorkspaceRoleAssignments),
         ),
     ];
     join_all(lists.into_iter().map(|(name, path, norm)| async move {
         let res = arm_list(http, &path).await;
         let res = match res {
             // No onboarding state (or no Sentinel resource provider at all): Sentinel is off.
-            Err(e) if name == "sentinel_onboarding" && e.status == Some(404) => {
+            Err(e) if name == SectionName::SentinelOnboarding && e.status == Some(404) => {
                 Ok(Value::Array(Vec::new()))
             }
             other => other,
         };
-        got(name, res.and_then(|v| norm(&v)), format!("GET {path}"))
+        got(
+            name,
+            res.and_then(|v| norm(&v)),
+            std::convert::identity,
+            format!("GET {path}"),
+        )
     }))
     .await
 }
@@ -332,7 +464,7 @@ async fn arm_list(http: &Http, path: &str) -> Res {
     let url = http
         .endpoints
         .url(Api::Arm, path)
-        .map_err(|e| CallError::new("BadUrl", e, None))?;
+        .map_err(CallError::bad_url)?;
     http.list(Api::Arm, &url).await.map(Value::Array)
 }
 
@@ -340,7 +472,7 @@ async fn arm_get(http: &Http, path: &str) -> Res {
     let url = http
         .endpoints
         .url(Api::Arm, path)
-        .map_err(|e| CallError::new("BadUrl", e, None))?;
+        .map_err(CallError::bad_url)?;
     http.get(Api::Arm, &url).await
 }
 
@@ -358,11 +490,11 @@ async fn subscription_and_requirements(
         .and_then(|v| arm::subscription(&v));
     let check_path = p.check_requirements();
     let tenant = match &sub {
-        Ok(s) => Ok(s["tenant_id"].as_str().unwrap_or_default().to_string()),
+        Ok(s) => Ok(s.tenant_id.clone()),
         Err(e) => match graph_tenant.await {
             Ok(Some(t)) => Ok(t),
             _ => Err(CallError {
-                code: "DependencyFailed".into(),
+                code: ErrorCode::DependencyFailed,
                 message: format!(
                     "the tenant id comes from the subscription or /organization, and neither could be read: {} ({})",
                     e.message, e.code
@@ -380,14 +512,24 @@ async fn subscription_and_requirements(
                     Ok(None) => Err(CallError::malformed("empty body")),
                     Err(e) => Err(e),
                 },
-                Err(e) => Err(CallError::new("BadUrl", e, None)),
+                Err(e) => Err(CallError::bad_url(e)),
             }
         }
         Err(e) => Err(e),
     };
     (
-        got("subscription", sub, format!("GET {path}")),
-        got("connector_requirements", req, format!("POST {check_path}")),
+        got(
+            SectionName::Subscription,
+            sub,
+            SectionData::Subscription,
+            format!("GET {path}"),
+        ),
+        got(
+            SectionName::ConnectorRequirements,
+            req,
+            SectionData::ConnectorRequirements,
+            format!("POST {check_path}"),
+        ),
     )
 }
 
@@ -403,28 +545,35 @@ async fn workspace_and_ingestion(
     let mut call = "POST /v1/workspaces/{customerId}/query".to_string();
     let ing = match &ws {
         Ok(w) => {
-            let customer = w["customer_id"].as_str().unwrap_or_default();
-            call = format!("POST /v1/workspaces/{}/query", graph::encode(customer));
+            call = format!(
+                "POST /v1/workspaces/{}/query",
+                graph::encode(&w.customer_id)
+            );
             match log_analytics::query(tables) {
                 Ok(q) => match http.endpoints.url(Api::LogAnalytics, &call[5..]) {
                     Ok(url) => http
                         .json(Api::LogAnalytics, Method::POST, &url, Some(&log_analytics::body(&q, lookback)))
                         .await
                         .and_then(|v| log_analytics::ingestion(v.as_ref())),
-                    Err(e) => Err(CallError::new("BadUrl", e, None)),
+                    Err(e) => Err(CallError::bad_url(e)),
                 },
                 Err(e) => Err(e),
             }
         }
         Err(e) => Err(CallError {
-            code: "DependencyFailed".into(),
+            code: ErrorCode::DependencyFailed,
             message: format!("the query needs the workspace's customerId, and the workspace could not be read: {} ({})", e.message, e.code),
             status: e.status,
         }),
     };
     (
-        got("workspace", ws, format!("GET {path}")),
-        got("ingestion", ing, call),
+        got(
+            SectionName::Workspace,
+            ws,
+            SectionData::Workspace,
+            format!("GET {path}"),
+        ),
+        got(SectionName::Ingestion, ing, SectionData::Ingestion, call),
     )
 }
 
@@ -441,43 +590,55 @@ async fn workspace_permissions(
             Ok(Ok(id)) => Ok(id),
             Ok(Err(e)) => Err(operator_unknown(&e)),
             Err(_) => Err(CallError::new(
-                "OperatorUnknown",
+                ErrorCode::OperatorUnknown,
                 "the operator lookup did not finish",
                 None,
             )),
         }
     };
-    if opts.operator.is_none() {
+    let (result, call) = if opts.operator.is_none() {
         let path = p.permissions();
         // Ask now; the answer only counts if the caller turns out to be a user (/me works).
         let (perms, op) = futures::join!(arm_list(http, &path), operator_id(op_rx));
         let res = op.and(perms).and_then(|v| arm::caller_permissions(&v));
-        return got("workspace_permissions", res, format!("GET {path}"));
-    }
-    let given = opts.operator.clone().unwrap_or_default();
-    let id = if is_guid(&given) {
-        Ok(given)
+        (res, format!("GET {path}"))
     } else {
-        operator_id(op_rx).await
-    };
-    let id = match id {
-        Ok(id) => id,
-        Err(e) => {
-            return got(
-                "workspace_permissions",
+        let given = opts.operator.clone().unwrap_or_default();
+        let id = if is_guid(&given) {
+            Ok(given)
+        } else {
+            operator_id(op_rx).await
+        };
+        match id {
+            Ok(id) => assigned_permissions(http, p, &id).await,
+            Err(e) => (
                 Err(e),
                 format!("GET {}", p.role_assignments_of("{operator id}")),
-            )
+            ),
         }
     };
-    let path = p.role_assignments_of(&id);
+    got(
+        SectionName::WorkspacePermissions,
+        result,
+        SectionData::WorkspacePermissions,
+        call,
+    )
+}
+
+/// The operator's role assignments on the workspace and those roles' definitions (each
+/// fetched once); the call named is the one that failed, else the assignments list.
+async fn assigned_permissions(
+    http: &Http,
+    p: &arm::Paths,
+    operator_id: &str,
+) -> (Result<WorkspacePermissions, CallError>, String) {
+    let path = p.role_assignments_of(operator_id);
     let assignments = match arm_list(http, &path)
         .await
         .and_then(|v| arm::role_assignments(&v))
     {
-        Ok(Value::Array(a)) => a,
-        Ok(_) => unreachable!("role_assignments returns an array"),
-        Err(e) => return got("workspace_permissions", Err(e), format!("GET {path}")),
+        Ok(a) => a,
+        Err(e) => return (Err(e), format!("GET {path}")),
     };
     let guids = arm::distinct_definitions(&assignments);
     let defs = join_all(
@@ -490,27 +651,11 @@ async fn workspace_permissions(
     for (g, d) in defs {
         match d {
             Ok(d) => definitions.push((g, d)),
-            Err(e) => {
-                return got(
-                    "workspace_permissions",
-                    Err(e),
-                    format!("GET {}", p.role_definition(&g)),
-                )
-            }
+            Err(e) => return (Err(e), format!("GET {}", p.role_definition(&g))),
         }
     }
-    got(
-        "workspace_permissions",
+    (
         arm::assigned_permissions(&assignments, &definitions),
         format!("GET {path}"),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn guids() {
-        assert!(super::is_guid("87d349ed-44d7-43e1-9a83-5f2406dee5bd"));
-        assert!(!super::is_guid("AdeleV@contoso.com"));
-    }
 }

@@ -2,7 +2,7 @@
 //! so a facts file or report can be shared without naming anyone. The same input always gives
 //! the same hash, so findings still line up across runs.
 
-use crate::facts::{FactsDocument, Section};
+use crate::facts::{FactsDocument, Section, SectionName};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -20,7 +20,7 @@ pub fn facts(doc: &mut FactsDocument) {
             doc.target.operator = Some(hash(op));
         }
     }
-    if let Some(Section::Data(op)) = doc.sections.get_mut("operator") {
+    if let Some(Section::Data(op)) = doc.sections.get_mut(&SectionName::Operator) {
         for key in ["user_principal_name", "display_name"] {
             if let Some(Value::String(s)) = op.get_mut(key) {
                 *s = hash(s);

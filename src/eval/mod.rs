@@ -4,7 +4,7 @@
 //! by a failed dependency), read (fail closed on a section that could not be collected),
 //! run its CEL (`applies_when`, `violations`, `notes`) and render its messages.
 
-use crate::facts::{apis, FactsDocument, Section};
+use crate::facts::{apis, FactsDocument, Section, SectionName};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
 use crate::policy::template::Compiled;
@@ -161,7 +161,7 @@ fn template_texts(p: &crate::policy::Policy) -> impl Iterator<Item = &str> {
 
 fn target_json(facts: &FactsDocument) -> Value {
     let ws = facts.workspace().unwrap_or_default();
-    let operator = facts.data("operator");
+    let operator = facts.data(SectionName::Operator);
     let op = |k: &str| operator.and_then(|o| o.get(k)).and_then(Value::as_str);
     json!({
         "workspace_id": facts.target.workspace_id,
@@ -214,8 +214,10 @@ fn evaluate_one(
     blocked: Option<&Blocked>,
 ) -> Finding {
     let f = blank_finding(run, control, eff);
-    if let Some(reason) = gate(run.profile, control, eff, blocked) {
-        return skipped(f, reason);
+    if let Some((reason, failed_root)) = gate(run.profile, control, eff, blocked) {
+        let mut f = skipped(f, reason);
+        f.blocked_by = failed_root;
+        return f;
     }
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
@@ -262,33 +264,35 @@ fn blank_finding(run: &Run, control: &Control, eff: &Effective) -> Finding {
         policy_file: Some(control.file.clone()),
         waiver: None,
         baseline: None,
+        blocked_by: None,
     }
 }
 
 /// Why the control does not run at all, if it does not: disabled, outside the profile, or
-/// blocked by a failed dependency.
+/// blocked by a failed dependency (then also the failed root, for `Finding::blocked_by`).
 fn gate(
     profile: Profile,
     control: &Control,
     eff: &Effective,
     blocked: Option<&Blocked>,
-) -> Option<String> {
+) -> Option<(String, Option<String>)> {
     let stage = control.policy.stage;
     if !eff.enabled {
-        return Some("disabled in configuration".into());
+        return Some(("disabled in configuration".into(), None));
     }
     if !profile.includes(stage) {
-        return Some(format!(
-            "outside profile {} (stage {stage})",
-            profile.as_str()
+        return Some((
+            format!("outside profile {} (stage {stage})", profile.as_str()),
+            None,
         ));
     }
     blocked.map(|(root, dep)| {
-        if root == dep {
+        let reason = if root == dep {
             format!("blocked by {dep} (fail)")
         } else {
             format!("blocked by {root} (fail, via {dep})")
-        }
+        };
+        (reason, Some(root.clone()))
     })
 }
 
@@ -300,23 +304,20 @@ fn skipped(mut f: Finding, reason: String) -> Finding {
 
 /// Fail closed: why each section in `reads` that could not be read is missing, with the
 /// API and permission that collect it.
-fn unreadable_sections(facts: &FactsDocument, reads: &[String]) -> Vec<String> {
+fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<String> {
     reads
         .iter()
         .filter_map(|name| match facts.sections.get(name) {
             Some(Section::Data(_)) => None,
             Some(Section::Error(e)) => Some(e.describe(name)),
             None => {
-                let hint = apis::section(name)
-                    .map(|s| {
-                        format!(
-                            " (collected by {} {}; needs {})",
-                            s.api.as_str(),
-                            s.call,
-                            s.permission
-                        )
-                    })
-                    .unwrap_or_default();
+                let s = apis::section(*name);
+                let hint = format!(
+                    " (collected by {} {}; needs {})",
+                    s.api.as_str(),
+                    s.call,
+                    s.permission
+                );
                 Some(format!(
                     "section `{name}` is missing from the facts document{hint}"
                 ))

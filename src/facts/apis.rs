@@ -1,31 +1,32 @@
-//! The API and permission catalog: every facts section, the call that fills it and the
-//! least permission that lets a read-only identity make that call.
+//! The API/permission table: every facts section, the API call that fills it and the least
+//! permission that lets a read-only identity make that call.
 //!
 //! Collectors, `error` remediation and `xdrguard permissions` all read this one table,
 //! so docs and code cannot drift.
 
 /// Which Microsoft API a section comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 pub enum Api {
+    #[strum(serialize = "Microsoft Graph")]
     Graph,
+    #[strum(serialize = "Azure Resource Manager")]
     Arm,
+    #[strum(serialize = "Log Analytics query API")]
     LogAnalytics,
 }
 
 impl Api {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Api::Graph => "Microsoft Graph",
-            Api::Arm => "Azure Resource Manager",
-            Api::LogAnalytics => "Log Analytics query API",
-        }
+        self.into()
     }
 }
+
+use super::SectionName;
 
 /// One section of the facts document.
 #[derive(Debug, Clone, Copy)]
 pub struct SectionInfo {
-    pub name: &'static str,
+    pub name: SectionName,
     pub api: Api,
     /// Method and path (relative to the API's base URL), as documented.
     pub call: &'static str,
@@ -41,7 +42,7 @@ const ARM_READER: &str = "az role assignment create --assignee <audit identity o
 
 pub const SECTIONS: &[SectionInfo] = &[
     SectionInfo {
-        name: "tenant",
+        name: SectionName::Tenant,
         api: Api::Graph,
         call: "GET /v1.0/organization",
         api_version: "v1.0",
@@ -49,7 +50,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "licenses",
+        name: SectionName::Licenses,
         api: Api::Graph,
         call: "GET /v1.0/subscribedSkus",
         api_version: "v1.0",
@@ -57,7 +58,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "operator",
+        name: SectionName::Operator,
         api: Api::Graph,
         call: "GET /v1.0/me (or /v1.0/users/{upn-or-id})",
         api_version: "v1.0",
@@ -65,31 +66,31 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "operator_groups",
+        name: SectionName::OperatorGroups,
         api: Api::Graph,
-        call: "GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group",
+        call: "GET /v1.0/me (or /users/{upn-or-id})/transitiveMemberOf/microsoft.graph.group?$count=true (ConsistencyLevel: eventual)",
         api_version: "v1.0",
         permission: "GroupMember.Read.All",
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "directory_role_assignments",
+        name: SectionName::DirectoryRoleAssignments,
         api: Api::Graph,
-        call: "GET /v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'",
+        call: "GET /v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '{accepted role}' (tenant-wide; kept: the operator's and their role-assignable groups')",
         api_version: "v1.0",
         permission: "RoleManagement.Read.Directory",
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "directory_role_eligibilities",
+        name: SectionName::DirectoryRoleEligibilities,
         api: Api::Graph,
-        call: "GET /v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=principalId eq '{id}'",
+        call: "GET /v1.0/roleManagement/directory/roleEligibilitySchedules?$filter=roleDefinitionId eq '{accepted role}' (tenant-wide; kept: the operator's and their role-assignable groups')",
         api_version: "v1.0",
         permission: "RoleEligibilitySchedule.Read.Directory",
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "mdi_sensors",
+        name: SectionName::MdiSensors,
         api: Api::Graph,
         call: "GET /v1.0/security/identities/sensors",
         api_version: "v1.0",
@@ -97,7 +98,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "mdi_health_issues",
+        name: SectionName::MdiHealthIssues,
         api: Api::Graph,
         call: "GET /v1.0/security/identities/healthIssues?$filter=status eq 'open'",
         api_version: "v1.0",
@@ -105,7 +106,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: GRAPH_GRANT,
     },
     SectionInfo {
-        name: "subscription",
+        name: SectionName::Subscription,
         api: Api::Arm,
         call: "GET /subscriptions/{sub}",
         api_version: "2022-12-01",
@@ -113,7 +114,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: "az role assignment create --assignee <audit identity object id> --role Reader --scope /subscriptions/<sub>",
     },
     SectionInfo {
-        name: "workspace",
+        name: SectionName::Workspace,
         api: Api::Arm,
         call: "GET {ws}",
         api_version: "2025-02-01",
@@ -121,7 +122,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "tables",
+        name: SectionName::Tables,
         api: Api::Arm,
         call: "GET {ws}/tables",
         api_version: "2025-02-01",
@@ -129,7 +130,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "sentinel_onboarding",
+        name: SectionName::SentinelOnboarding,
         api: Api::Arm,
         call: "GET {si}/onboardingStates",
         api_version: "2025-12-01",
@@ -137,7 +138,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "data_connectors",
+        name: SectionName::DataConnectors,
         api: Api::Arm,
         call: "GET {si}/dataConnectors",
         api_version: "2025-10-01-preview",
@@ -145,7 +146,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "alert_rules",
+        name: SectionName::AlertRules,
         api: Api::Arm,
         call: "GET {si}/alertRules",
         api_version: "2025-12-01",
@@ -153,7 +154,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "content_packages",
+        name: SectionName::ContentPackages,
         api: Api::Arm,
         call: "GET {si}/contentPackages",
         api_version: "2025-12-01",
@@ -161,7 +162,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "content_catalog",
+        name: SectionName::ContentCatalog,
         api: Api::Arm,
         call: "GET {si}/contentProductPackages?$filter=properties/contentId eq 'azuresentinel.azure-sentinel-solution-microsoft365defender'",
         api_version: "2025-12-01",
@@ -169,7 +170,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "settings",
+        name: SectionName::Settings,
         api: Api::Arm,
         call: "GET {si}/settings",
         api_version: "2025-10-01-preview",
@@ -177,7 +178,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "connector_requirements",
+        name: SectionName::ConnectorRequirements,
         api: Api::Arm,
         call: "POST {si}/dataConnectorsCheckRequirements (kind MicrosoftThreatProtection; read-only pre-check)",
         api_version: "2025-10-01-preview",
@@ -185,7 +186,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "workspace_permissions",
+        name: SectionName::WorkspacePermissions,
         api: Api::Arm,
         call: "GET {ws}/providers/Microsoft.Authorization/permissions, or roleAssignments?$filter=assignedTo('{operator}') + roleDefinitions",
         api_version: "2022-04-01",
@@ -193,7 +194,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "workspace_role_assignments",
+        name: SectionName::WorkspaceRoleAssignments,
         api: Api::Arm,
         call: "GET {ws}/providers/Microsoft.Authorization/roleAssignments?$filter=atScope()",
         api_version: "2022-04-01",
@@ -201,7 +202,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         grant: ARM_READER,
     },
     SectionInfo {
-        name: "ingestion",
+        name: SectionName::Ingestion,
         api: Api::LogAnalytics,
         call: "POST /v1/workspaces/{customerId}/query (one union query over the required tables)",
         api_version: "v1",
@@ -210,9 +211,12 @@ pub const SECTIONS: &[SectionInfo] = &[
     },
 ];
 
-/// The catalog entry of a section, if the name is known.
-pub fn section(name: &str) -> Option<&'static SectionInfo> {
-    SECTIONS.iter().find(|s| s.name == name)
+/// The table's entry of a section (every section has one: a test says so).
+pub fn section(name: SectionName) -> &'static SectionInfo {
+    SECTIONS
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("the API table lacks section {name}"))
 }
 
 #[cfg(test)]
@@ -221,11 +225,15 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_complete() {
+        use strum::VariantArray;
         let mut names: Vec<_> = SECTIONS.iter().map(|s| s.name).collect();
         names.sort();
         let before = names.len();
         names.dedup();
         assert_eq!(before, names.len());
+        for name in SectionName::VARIANTS {
+            assert_eq!(section(*name).name, *name);
+        }
         for s in SECTIONS {
             assert!(!s.permission.is_empty() && !s.grant.is_empty() && !s.call.is_empty());
         }

@@ -17,6 +17,8 @@ pub enum InputCode {
     /// `XDRGUARD_NOW` is not an RFC 3339 time.
     Now,
     OutputDir,
+    /// One of xdrguard's own files given where another kind was wanted.
+    WrongKind,
     #[strum(serialize = "yaml::parser")]
     YamlParser,
     #[strum(serialize = "yaml::syntax")]
@@ -45,6 +47,8 @@ pub enum PolicyCode {
     UnknownSection,
     UndeclaredRead,
     Template,
+    /// A command step writes a value without its shell's quoting filter (`| sh`, `| ps`).
+    UnquotedValue,
     DuplicateId,
     UnknownDependency,
     SharedParam,
@@ -107,6 +111,8 @@ pub enum CollectCode {
     /// The collected facts fail their own schema: our bug.
     Internal,
     Runtime,
+    /// No credential could sign in.
+    SignIn,
     Url,
 }
 
@@ -172,9 +178,10 @@ mod tests {
     /// The codes users already see (exactly the ones before they became enums).
     #[test]
     fn texts_are_the_published_ones() {
-        let published = "collect::http collect::internal collect::runtime collect::url \
+        let published =
+            "collect::http collect::internal collect::runtime collect::sign_in collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
-            input::output_dir input::too_large input::yaml::parser input::yaml::syntax \
+            input::output_dir input::too_large input::wrong_kind input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \
             outcome::exceptions::duplicate outcome::exceptions::schema \
             outcome::exceptions::shape outcome::exceptions::unknown_control \
@@ -183,7 +190,7 @@ mod tests {
             policy::config::unknown_param policy::dependency_cycle policy::duplicate_id \
             policy::expression policy::param_type policy::schema policy::shape \
             policy::shared_param policy::template policy::undeclared_read \
-            policy::unknown_dependency policy::unknown_section report::json report::schema \
+            policy::unknown_dependency policy::unknown_section policy::unquoted_value report::json report::schema \
             report::shape test::none test::ops test::schema test::shape \
             test::unknown_control test::unknown_param usage::unknown_control";
         let want: BTreeSet<String> = published

@@ -8,6 +8,7 @@
 
 use crate::input::diagnostic::{InputError, SourceFile};
 use crate::input::json;
+use crate::input::kind;
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::{self, pointer_segment, Document};
 use serde::de::DeserializeOwned;
@@ -135,7 +136,10 @@ pub fn source<T: Input, U>(
     file: SourceFile,
     check: impl FnOnce(&Document, T) -> Result<U, Vec<InputError>>,
 ) -> Result<(Document, U), Vec<InputError>> {
-    let doc = parse::<T>(file).map_err(|e| vec![e])?;
+    // A file of another of xdrguard's kinds (a YAML config where a JSON report was wanted)
+    // is named for what it is rather than for its syntax.
+    let doc = parse::<T>(file.clone())
+        .map_err(|e| vec![kind::misfiled_text(&file, T::SCHEMA).unwrap_or(e)])?;
     let u = document(&doc, check)?;
     Ok((doc, u))
 }
@@ -148,13 +152,17 @@ pub fn parse<T: Input>(file: SourceFile) -> Result<Document, InputError> {
     }
 }
 
-/// Check a parsed document: schema, then type, then `check`.
+/// Check a parsed document: schema, then type, then `check`. A document that fails its
+/// schema because it is another of xdrguard's kinds gets one diagnostic saying so.
 pub fn document<T: Input, U>(
     doc: &Document,
     check: impl FnOnce(&Document, T) -> Result<U, Vec<InputError>>,
 ) -> Result<U, Vec<InputError>> {
     let violations = schema::validate(T::SCHEMA, &doc.value);
     if !violations.is_empty() {
+        if let Some(e) = kind::misfiled(doc, T::SCHEMA) {
+            return Err(vec![e]);
+        }
         return Err(T::schema_errors(doc, &violations));
     }
     let value: T = serde_path_to_error::deserialize(&doc.value).map_err(|e| {

@@ -120,8 +120,8 @@ impl Baseline {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::sample::{self, finding, report};
     use crate::outcome::{Gate, Verdict};
-    use crate::report::sample::{self, finding, report};
 
     /// Judge `findings` against `base`: the findings as marked, and the exit code.
     fn judge(base: &Baseline, mut findings: Vec<Finding>) -> (Vec<Finding>, u8) {

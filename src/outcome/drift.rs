@@ -63,11 +63,86 @@ pub struct Change {
     pub regression: bool,
 }
 
+/// What two reports should share to be compared and do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[derive(Display, IntoStaticStr)]
+pub enum MismatchKind {
+    #[strum(serialize = "workspaces")]
+    Workspace,
+    #[strum(serialize = "tenants")]
+    Tenant,
+    #[strum(serialize = "profiles")]
+    Profile,
+    #[strum(serialize = "--fail-on thresholds")]
+    FailOn,
+}
+
+/// One way the two reports are not of the same audit: `diff` still compares them, but says
+/// so first, since the changes it lists then describe the mix-up rather than the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mismatch {
+    pub kind: MismatchKind,
+    pub old: String,
+    pub new: String,
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let consequence = match self.kind {
+            MismatchKind::Workspace => {
+                "findings are matched per workspace, so every control shows as removed and added"
+            }
+            MismatchKind::Tenant => "they describe different organizations",
+            MismatchKind::Profile => {
+                "controls outside one of the profiles show as added or removed"
+            }
+            MismatchKind::FailOn => "their verdicts are judged against different thresholds",
+        };
+        write!(
+            f,
+            "the reports are of different {} (old {}, new {}): {consequence}",
+            self.kind, self.old, self.new
+        )
+    }
+}
+
+/// How `old` and `new` differ in what they audited and how.
+fn mismatches(old: &Report, new: &Report) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let mut differ = |kind, o: &str, n: &str, same: bool| {
+        if !same {
+            out.push(Mismatch {
+                kind,
+                old: o.to_string(),
+                new: n.to_string(),
+            });
+        }
+    };
+    let (ow, nw) = (&old.target.workspace_id, &new.target.workspace_id);
+    // ARM resource IDs are case-insensitive.
+    differ(MismatchKind::Workspace, ow, nw, ow.eq_ignore_ascii_case(nw));
+    if let (Some(ot), Some(nt)) = (&old.target.tenant_id, &new.target.tenant_id) {
+        differ(MismatchKind::Tenant, ot, nt, ot.eq_ignore_ascii_case(nt));
+    }
+    let (op, np) = (old.profile.as_str(), new.profile.as_str());
+    differ(MismatchKind::Profile, op, np, op == np);
+    let (of, nf) = (old.fail_on.as_str(), new.fail_on.as_str());
+    differ(MismatchKind::FailOn, of, nf, of == nf);
+    out
+}
+
 /// The comparison of two reports.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Drift {
     pub old_generated_at: chrono::DateTime<chrono::Utc>,
     pub new_generated_at: chrono::DateTime<chrono::Utc>,
+    /// When each report's facts were collected (absent in reports that did not record it).
+    pub old_collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub new_collected_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// How the two reports are not of the same audit (workspace, tenant, profile, threshold).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<Mismatch>,
     pub old_verdict: Verdict,
     pub new_verdict: Verdict,
     pub regressed: bool,
@@ -169,6 +244,9 @@ pub fn diff(old: &Report, new: &Report) -> Drift {
     Drift {
         old_generated_at: old.generated_at,
         new_generated_at: new.generated_at,
+        old_collected_at: old.facts_collected_at,
+        new_collected_at: new.facts_collected_at,
+        mismatches: mismatches(old, new),
         old_verdict: old.verdict,
         new_verdict: new.verdict,
         regressed: changes.iter().any(|c| c.regression),
@@ -191,7 +269,7 @@ impl Drift {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::{finding, report};
+    use crate::outcome::sample::{finding, report};
 
     fn ev(id: &str) -> Evidence {
         Evidence {
@@ -243,6 +321,35 @@ mod tests {
         assert_eq!(d.changes[4].evidence_added, vec![ev("b")]);
         assert!(d.regressed);
         assert_eq!(d.exit_code(), 1);
+    }
+
+    #[test]
+    fn reports_of_different_audits_are_named() {
+        let old = report(vec![finding("XDR-A-01", Status::Pass)]);
+        let mut new = old.clone();
+        assert!(diff(&old, &new).mismatches.is_empty());
+        new.target.workspace_id = new.target.workspace_id.to_uppercase();
+        assert!(
+            diff(&old, &new).mismatches.is_empty(),
+            "IDs are case-insensitive"
+        );
+        new.target.workspace_id.push_str("-other");
+        new.target.tenant_id = Some("00000000-0000-0000-0000-00000000000b".into());
+        new.profile = crate::model::Profile::PreOnboarding;
+        let kinds: Vec<MismatchKind> = diff(&old, &new).mismatches.iter().map(|m| m.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                MismatchKind::Workspace,
+                MismatchKind::Tenant,
+                MismatchKind::Profile
+            ]
+        );
+        let profile = &diff(&old, &new).mismatches[2];
+        assert_eq!(
+            profile.to_string(),
+            "the reports are of different profiles (old full, new pre-onboarding): controls outside one of the profiles show as added or removed"
+        );
     }
 
     #[test]

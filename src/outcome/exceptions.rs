@@ -302,8 +302,8 @@ pub struct Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::sample::{finding, report, TENANT, WORKSPACE};
     use crate::outcome::{Gate, Verdict};
-    use crate::report::sample::{finding, report, TENANT, WORKSPACE};
 
     fn ex(control: &str, scope: Option<&str>, expires: &str) -> Exception {
         Exception {

@@ -35,7 +35,7 @@ impl fmt::Display for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn depends_on_control_and_scope_only() {

@@ -6,6 +6,8 @@ pub mod baseline;
 pub mod drift;
 pub mod exceptions;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod sample;
 
 use crate::facts::{FactsDocument, Target, ToolInfo};
 use crate::model::{BaselineState, Finding, Profile, Severity, Status};
@@ -58,6 +60,67 @@ impl Verdict {
 /// threshold that the baseline did not already know.
 fn counts(f: &Finding, fail_on: Severity) -> bool {
     f.status == Status::Fail && f.severity >= fail_on && f.baseline != Some(BaselineState::Known)
+}
+
+/// The failures that do not count toward the verdict, and why: what keeps `7 fail` and
+/// `verdict: compliant` from contradicting each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uncounted {
+    pub fail_on: Severity,
+    /// Failures that count (at or above the threshold and new).
+    pub counted: usize,
+    /// Failures below the threshold.
+    pub below_threshold: usize,
+    /// Failures at or above the threshold that the baseline already knew.
+    pub known: usize,
+}
+
+impl Uncounted {
+    pub fn of(findings: &[Finding], fail_on: Severity) -> Uncounted {
+        let mut u = Uncounted {
+            fail_on,
+            counted: 0,
+            below_threshold: 0,
+            known: 0,
+        };
+        for f in findings.iter().filter(|f| f.status == Status::Fail) {
+            if counts(f, fail_on) {
+                u.counted += 1;
+            } else if f.severity < fail_on {
+                u.below_threshold += 1;
+            } else {
+                u.known += 1;
+            }
+        }
+        u
+    }
+
+    /// Whether some failure does not count.
+    pub fn any(&self) -> bool {
+        self.below_threshold + self.known > 0
+    }
+}
+
+impl std::fmt::Display for Uncounted {
+    /// Why the failures that do not count do not: `none at or above critical; 3 known in
+    /// baseline` (empty when every failure counts).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut parts = Vec::new();
+        if self.below_threshold > 0 {
+            parts.push(if self.counted + self.known == 0 {
+                format!("none at or above {}", self.fail_on)
+            } else {
+                format!("{} below {}", self.below_threshold, self.fail_on)
+            });
+        }
+        if self.known > 0 {
+            parts.push(format!("{} known in baseline", self.known));
+        }
+        if self.counted == 0 && self.below_threshold > 0 && self.known > 0 {
+            parts.push("none counts".to_string());
+        }
+        f.write_str(&parts.join("; "))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +231,11 @@ impl Gate {
 }
 
 impl Report {
+    /// Which failures do not count toward this report's verdict, and why.
+    pub fn uncounted(&self) -> Uncounted {
+        Uncounted::of(&self.results, self.fail_on)
+    }
+
     /// The report of a run: `gate` judges the findings once (expiry against the day of
     /// `generated_at`), then the summary and verdict follow from them.
     pub fn new(
@@ -198,7 +266,7 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample::finding;
+    use crate::outcome::sample::finding;
 
     #[test]
     fn threshold_known_failures_and_errors_decide_the_verdict() {
@@ -220,6 +288,30 @@ mod tests {
         low.baseline = Some(BaselineState::Known);
         assert_eq!(Verdict::of(&[low], Severity::Low), Verdict::Compliant);
         assert_eq!(Verdict::Incomplete.exit_code(), 2);
+    }
+
+    #[test]
+    fn uncounted_failures_say_why() {
+        let mut low = finding("XDR-A-01", Status::Fail);
+        low.severity = Severity::Low;
+        let mut known = finding("XDR-B-01", Status::Fail);
+        known.severity = Severity::Critical;
+        known.baseline = Some(BaselineState::Known);
+        let new = finding("XDR-C-01", Status::Fail);
+        let all_low = Uncounted::of(std::slice::from_ref(&low), Severity::Critical);
+        assert_eq!(all_low.to_string(), "none at or above critical");
+        let both = Uncounted::of(&[low.clone(), known.clone()], Severity::High);
+        assert_eq!(
+            both.to_string(),
+            "1 below high; 1 known in baseline; none counts"
+        );
+        let mixed = Uncounted::of(&[low.clone(), known, new], Severity::Medium);
+        assert_eq!(
+            (mixed.counted, mixed.below_threshold, mixed.known),
+            (1, 1, 1)
+        );
+        assert_eq!(mixed.to_string(), "1 below medium; 1 known in baseline");
+        assert!(!Uncounted::of(&[low], Severity::Low).any());
     }
 
     #[test]

@@ -4,14 +4,31 @@
 
 use super::resolve::ValidConfig;
 use super::{parse_duration, Catalog, ParamType};
+use crate::facts::SectionName;
 use serde_json::Value;
 
 /// The facts section the query fills.
-const SECTION: &str = "ingestion";
+const SECTION: SectionName = SectionName::Ingestion;
 
 /// The param in which a control that reads `ingestion` lists the tables it judges
 /// (XDR-EVT-02 shares XDR-EVT-01's).
 const TABLES_PARAM: &str = "required_tables";
+
+/// The param in which a control that reads the directory role sections lists the roles it
+/// accepts (XDR-ID-02): collection reads the holders of exactly these roles.
+const ROLES_PARAM: &str = "accepted_roles";
+
+/// The directory role sections, read by role.
+const ROLE_SECTIONS: [SectionName; 2] = [
+    SectionName::DirectoryRoleAssignments,
+    SectionName::DirectoryRoleEligibilities,
+];
+
+/// Roles read when no control names any: Security Administrator, Global Administrator.
+const DEFAULT_ROLES: [&str; 2] = [
+    "194ae4cb-b126-40b2-bd5b-6091b380977d",
+    "62e90394-69f5-4237-9190-012177145e10",
+];
 
 /// The tables and look-back of the ingestion query.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +38,9 @@ pub struct IngestionPlan {
     /// The longest duration param of any control that reads `ingestion` (e.g. `max_age`,
     /// `window`): data older than the query's look-back would wrongly look absent.
     pub lookback: chrono::Duration,
+    /// Every role a control reading the directory role sections accepts, lowercased, once
+    /// each (the defaults when none names any).
+    pub accepted_roles: Vec<String>,
 }
 
 impl IngestionPlan {
@@ -30,7 +50,7 @@ impl IngestionPlan {
         let readers = catalog
             .controls
             .iter()
-            .filter(|c| c.policy.reads.iter().any(|r| r == SECTION));
+            .filter(|c| c.policy.reads.contains(&SECTION));
         for control in readers {
             let params = &config.effective(control).params;
             for (name, spec) in &control.policy.params {
@@ -53,7 +73,29 @@ impl IngestionPlan {
                 }
             }
         }
-        IngestionPlan { tables, lookback }
+        let mut accepted_roles: Vec<String> = Vec::new();
+        let role_readers = catalog
+            .controls
+            .iter()
+            .filter(|c| ROLE_SECTIONS.iter().any(|s| c.policy.reads.contains(s)));
+        for control in role_readers {
+            let params = &config.effective(control).params;
+            let roles = params.get(ROLES_PARAM).and_then(Value::as_array);
+            for r in roles.into_iter().flatten().filter_map(Value::as_str) {
+                let r = r.to_ascii_lowercase();
+                if !accepted_roles.contains(&r) {
+                    accepted_roles.push(r);
+                }
+            }
+        }
+        if accepted_roles.is_empty() {
+            accepted_roles = DEFAULT_ROLES.map(String::from).to_vec();
+        }
+        IngestionPlan {
+            tables,
+            lookback,
+            accepted_roles,
+        }
     }
 }
 
@@ -87,6 +129,17 @@ mod tests {
         assert_eq!(json!(p.tables), *defaults);
         // XDR-ING-01's `window` (14d) is longer than XDR-EVT-02's `max_age` (7d).
         assert_eq!(p.lookback, chrono::Duration::days(14));
+    }
+
+    #[test]
+    fn reads_the_roles_xdr_id_02_accepts_as_configured() {
+        assert_eq!(plan(&[]).accepted_roles, DEFAULT_ROLES.map(String::from));
+        let p = plan(&[(
+            "XDR-ID-02",
+            "accepted_roles",
+            json!(["62E90394-69F5-4237-9190-012177145E10"]),
+        )]);
+        assert_eq!(p.accepted_roles, ["62e90394-69f5-4237-9190-012177145e10"]);
     }
 
     #[test]

@@ -2,13 +2,14 @@
 //! problem reported as a diagnostic at the offending node.
 
 use super::Policy;
-use crate::facts::apis;
+use crate::facts::{apis, SectionName};
 use crate::input::codes::PolicyCode;
 use crate::input::diagnostic::{InputError, SourceFile, Span};
 use crate::input::load::{self, At, Codes, Input, Shape};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
 use crate::policy::cel;
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -277,10 +278,20 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 
 /// Every `facts.X` an expression reads must be a known section listed in `reads`,
 /// so a section that could not be collected makes the control `error`, never `pass`.
+/// The names `reads` lists, as written (strings, by the schema).
+fn listed_reads(doc: &Document) -> Vec<&str> {
+    doc.value
+        .get("reads")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
-    for (i, r) in policy.reads.iter().enumerate() {
-        if apis::section(r).is_none() {
-            let known: Vec<&str> = apis::SECTIONS.iter().map(|s| s.name).collect();
+    // `reads` as written: the typed list leaves out names that are not sections.
+    let listed = listed_reads(doc);
+    for (i, r) in listed.iter().enumerate() {
+        if r.parse::<SectionName>().is_err() {
             errors.push(
                 doc.error_at(
                     PolicyCode::UnknownSection,
@@ -288,7 +299,7 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                     format!("`{r}` is not a facts section"),
                 )
                 .label("unknown section")
-                .help(format!("known sections: {}", known.join(", "))),
+                .help(section_hint(r)),
             );
         }
     }
@@ -300,7 +311,13 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
     for (pointer, src) in exprs {
         let Some(src) = src else { continue };
         for name in fact_references(src) {
-            if !policy.reads.iter().any(|r| r == &name) {
+            // A typo listed in `reads` too has its diagnostic there already.
+            if listed.contains(&name.as_str()) {
+                continue;
+            }
+            if name.parse::<SectionName>().is_err() {
+                errors.push(unknown_fact(doc, pointer, &name));
+            } else {
                 errors.push(
                     doc.error_at(
                         PolicyCode::UndeclaredRead,
@@ -312,6 +329,27 @@ fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
                 );
             }
         }
+    }
+}
+
+/// An expression reads `facts.{name}`, which is no section: a typo, named with the closest
+/// section, rather than advice to add it to `reads`.
+fn unknown_fact(doc: &Document, pointer: &str, name: &str) -> InputError {
+    doc.error_at(
+        PolicyCode::UnknownSection,
+        pointer,
+        format!("expression reads `facts.{name}`, which is not a facts section"),
+    )
+    .label("unknown section")
+    .help(section_hint(name))
+}
+
+/// "did you mean" the closest section to a mistyped one, or the list of sections.
+fn section_hint(name: &str) -> String {
+    let known = apis::SECTIONS.iter().map(|s| s.name.as_str());
+    match crate::input::diagnostic::closest(name, known.clone()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("known sections: {}", known.collect::<Vec<_>>().join(", ")),
     }
 }
 
@@ -352,7 +390,11 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
     }
     for (i, step) in policy.remediation.steps.iter().enumerate() {
         for (k, v) in step {
-            texts.push((format!("/remediation/steps/{i}/{k}"), v));
+            let pointer = format!("/remediation/steps/{i}/{k}");
+            if let Some(shell) = crate::policy::template::Shell::of_step(*k) {
+                check_command(doc, &pointer, v, shell, errors);
+            }
+            texts.push((pointer, v));
         }
     }
     for (pointer, text) in texts {
@@ -367,6 +409,36 @@ fn check_templates(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>
                 .help("messages and remediation are minijinja templates: {{ value }}, {% for x in xs %}…{% endfor %}"),
             );
         }
+    }
+}
+
+/// A command step quotes every value for its shell: a problem is an error at its place in
+/// the step.
+fn check_command(
+    doc: &Document,
+    pointer: &str,
+    text: &str,
+    shell: crate::policy::template::Shell,
+    errors: &mut Vec<InputError>,
+) {
+    for p in crate::policy::template::check_command(text, shell) {
+        let before = &text[..p.offset.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+        errors.push(
+            InputError::at(
+                PolicyCode::UnquotedValue,
+                &doc.file,
+                locate_in_node(doc, pointer, text, line, col),
+                p.message,
+            )
+            .label("here")
+            .help(format!(
+                "values in a `{}` step go through `| {}`, which quotes them as one literal word (see \"Remediation commands\" in the README)",
+                shell.step(),
+                shell.filter()
+            )),
+        );
     }
 }
 
@@ -530,6 +602,27 @@ fn dependency_order(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An unknown name in `reads` gets its own diagnostic (once: not again where the CEL reads
+    /// it), and the rest of the policy is still checked (here: a section it does not declare).
+    #[test]
+    fn unknown_reads_are_reported_with_the_rest() {
+        let text = "id: ACME-T-01\ntitle: t\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [alert_rules, alert_rulez]\nviolations: |\n  facts.alert_rulez.map(r, r) + facts.tables\nmessages:\n  pass: ok\n  fail: bad\nremediation:\n  summary: s\n  steps:\n    - note: n\n  docs: [https://learn.microsoft.com/]\n";
+        let errors = load_policy_file(SourceFile::new("p.yaml", text)).unwrap_err();
+        let codes: Vec<&str> = errors.iter().map(|e| e.code).collect();
+        assert_eq!(
+            codes,
+            [
+                "xdrguard::policy::unknown_section",
+                "xdrguard::policy::undeclared_read"
+            ],
+            "{errors:?}"
+        );
+        assert!(errors[0]
+            .message
+            .contains("`alert_rulez` is not a facts section"));
+        assert!(errors[1].message.contains("`facts.tables`"));
+    }
 
     #[test]
     fn finds_fact_references() {

@@ -16,6 +16,7 @@ pub use load::{builtin_sources, load_catalog, load_policy_file, Catalog};
 pub use params::{parse_duration, ParamSpec, ParamType};
 pub use resolve::{Effective, ValidConfig};
 
+use crate::facts::SectionName;
 use crate::model::{Remediation, Severity, Stage};
 use indexmap::IndexMap;
 use serde::Deserialize;
@@ -33,7 +34,8 @@ pub struct Policy {
     /// Why it matters.
     pub rationale: String,
     /// Facts sections the expressions read; if one could not be collected the control is `error`.
-    pub reads: Vec<String>,
+    #[serde(deserialize_with = "known_sections")]
+    pub reads: Vec<SectionName>,
     #[serde(default)]
     pub depends_on: Vec<String>,
     #[serde(default)]
@@ -87,4 +89,12 @@ impl RemediationSpec {
             docs: self.docs.clone(),
         }
     }
+}
+
+/// `reads` as section names. A name that is not a section is left out here and reported by
+/// the policy's load checks (`unknown_section`, at its node), which read the document as
+/// written — so no policy naming one ever loads, and its other problems are reported too.
+fn known_sections<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<SectionName>, D::Error> {
+    let names = Vec::<String>::deserialize(d)?;
+    Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }

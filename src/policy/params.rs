@@ -3,8 +3,9 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ParamType {
     String,
     Integer,
@@ -17,14 +18,7 @@ pub enum ParamType {
 
 impl ParamType {
     pub fn as_str(self) -> &'static str {
-        match self {
-            ParamType::String => "string",
-            ParamType::Integer => "integer",
-            ParamType::Boolean => "boolean",
-            ParamType::Duration => "duration",
-            ParamType::StringList => "string_list",
-            ParamType::ObjectList => "object_list",
-        }
+        self.into()
     }
 
     /// Why `v` is not of this type, if it is not.

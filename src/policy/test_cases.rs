@@ -110,13 +110,73 @@ pub fn run_dir(
         )
         .help("write cases as in tests/policies/ of the xdrguard repository"));
     }
+    let sources = files
+        .iter()
+        .map(|p| SourceFile::read_at_most(p, MAX_INPUT_BYTES))
+        .collect::<Result<Vec<_>, _>>()?;
+    run_sources(
+        catalog,
+        sources,
+        &|p| FactsDocument::load(p),
+        only,
+        evaluate,
+    )
+}
+
+/// Run the shipped policies' own test cases, embedded at build time with the snapshots they
+/// start from: `xdrguard test` without a folder works wherever the binary is.
+pub fn run_builtin(
+    catalog: &Catalog,
+    only: Option<&str>,
+    evaluate: Evaluate,
+) -> Result<Outcome, InputError> {
+    const TESTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_policy_tests.rs"));
+    const SNAPSHOTS: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/builtin_snapshots.rs"));
+    let sources = TESTS.iter().map(|(p, t)| SourceFile::new(*p, *t)).collect();
+    let base = |p: &Path| {
+        let p = lexical(p);
+        match SNAPSHOTS.iter().find(|(name, _)| Path::new(name) == p) {
+            Some((name, text)) => FactsDocument::parse(SourceFile::new(*name, *text)),
+            None => Err(InputError::plain(
+                TestCode::None,
+                format!("{}: not a snapshot built into xdrguard", p.display()),
+            )),
+        }
+    };
+    run_sources(catalog, sources, &base, only, evaluate)
+}
+
+/// `a/b/../c` as `a/c`, without touching the file system.
+fn lexical(p: &Path) -> std::path::PathBuf {
+    use std::path::Component;
+    let mut out = std::path::PathBuf::new();
+    for c in p.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Run every case of the case files `sources`, reading each file's base with `load_base`.
+fn run_sources(
+    catalog: &Catalog,
+    sources: Vec<SourceFile>,
+    load_base: &dyn Fn(&Path) -> Result<FactsDocument, InputError>,
+    only: Option<&str>,
+    evaluate: Evaluate,
+) -> Result<Outcome, InputError> {
     let mut outcome = Outcome::default();
-    for path in files {
-        let source = SourceFile::read_at_most(&path, MAX_INPUT_BYTES)?;
+    for source in sources {
+        let path = std::path::PathBuf::from(&source.path);
         let (doc, file): (Document, TestFile) =
             load::source(source, load::no_checks).map_err(load::merged)?;
         let base_path = path.parent().unwrap_or(Path::new(".")).join(&file.base);
-        let base = serde_json::to_value(FactsDocument::load(&base_path)?).expect("facts serialise");
+        let base = serde_json::to_value(load_base(&base_path)?).expect("facts serialise");
         for (i, case) in file.cases.iter().enumerate() {
             if only.is_some_and(|o| o != case.control) {
                 continue;

@@ -11,10 +11,11 @@ pub enum ListFormat {
     Json,
 }
 
-/// One listed control, with its severity after config overrides.
+/// One listed control, with its severity and on/off after config overrides.
 pub struct Row<'a> {
     pub control: &'a Control,
     pub severity: Severity,
+    pub enabled: bool,
 }
 
 pub fn render(rows: &[Row], format: ListFormat) -> String {
@@ -26,7 +27,7 @@ pub fn render(rows: &[Row], format: ListFormat) -> String {
                     let p = &r.control.policy;
                     serde_json::json!({
                         "id": p.id, "title": p.title, "stage": p.stage,
-                        "severity": r.severity, "depends_on": p.depends_on,
+                        "severity": r.severity, "enabled": r.enabled, "depends_on": p.depends_on,
                         "reads": p.reads, "file": r.control.file,
                     })
                 })
@@ -38,18 +39,30 @@ pub fn render(rows: &[Row], format: ListFormat) -> String {
             t.load_style(presets::UTF8_FULL_CONDENSED);
             t.set_content_arrangement(ContentArrangement::Dynamic);
             t.force_no_tty();
-            t.set_header(vec!["ID", "Stage", "Severity", "Title", "Depends on"]);
+            t.set_header(vec![
+                "ID",
+                "Stage",
+                "Severity",
+                "Enabled",
+                "Title",
+                "Depends on",
+            ]);
             for r in rows {
                 let p = &r.control.policy;
                 t.add_row(vec![
                     p.id.clone(),
                     p.stage.to_string(),
                     r.severity.to_string(),
+                    if r.enabled { "yes" } else { "no" }.to_string(),
                     p.title.clone(),
                     p.depends_on.join(", "),
                 ]);
             }
-            format!("{t}\n{} controls\n", rows.len())
+            let disabled = rows.iter().filter(|r| !r.enabled).count();
+            match disabled {
+                0 => format!("{t}\n{} controls\n", rows.len()),
+                n => format!("{t}\n{} controls, {n} disabled by the config\n", rows.len()),
+            }
         }
     }
 }

@@ -84,7 +84,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn neutralises_formula_starts_only() {

@@ -32,12 +32,22 @@ pub fn json(drift: &Drift) -> String {
     s
 }
 
-/// "old time → new time: verdict old → new", the line every format opens with.
+fn at(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// "facts collected old → new (reports generated old → new): verdict old → new", the line
+/// every format opens with: the collection times are what the findings describe.
 fn span(drift: &Drift, between: &str) -> String {
+    let collected = |t: &Option<chrono::DateTime<chrono::Utc>>| {
+        t.as_ref().map_or_else(|| "unknown".to_string(), at)
+    };
     format!(
-        "{} → {}{between}verdict {} → {}",
-        drift.old_generated_at.format("%Y-%m-%d %H:%M UTC"),
-        drift.new_generated_at.format("%Y-%m-%d %H:%M UTC"),
+        "facts collected {} → {} (reports generated {} → {}){between}verdict {} → {}",
+        collected(&drift.old_collected_at),
+        collected(&drift.new_collected_at),
+        at(&drift.old_generated_at),
+        at(&drift.new_generated_at),
         drift.old_verdict,
         drift.new_verdict
     )
@@ -70,7 +80,11 @@ fn evidence_summary(c: &Change, plain: bool) -> String {
 }
 
 pub fn table(drift: &Drift) -> String {
-    let mut out = format!("{}\n", span(drift, ": "));
+    let mut out = String::new();
+    for m in &drift.mismatches {
+        let _ = writeln!(out, "warning: {m}");
+    }
+    let _ = writeln!(out, "{}", span(drift, ": "));
     if drift.changes.is_empty() {
         out.push_str(NO_DRIFT);
         return out;
@@ -119,6 +133,9 @@ pub fn markdown(drift: &Drift) -> String {
         drift.regressions(),
         span(drift, " · ")
     );
+    for m in &drift.mismatches {
+        let _ = writeln!(out, "> ⚠️ **Warning:** {}\n", inline(&m.to_string()));
+    }
     if drift.changes.is_empty() {
         out.push_str(NO_DRIFT);
         return out;
@@ -149,7 +166,7 @@ pub fn markdown(drift: &Drift) -> String {
 mod tests {
     use super::*;
     use crate::outcome::drift::diff;
-    use crate::report::sample::{finding, report};
+    use crate::outcome::sample::{finding, report};
 
     #[test]
     fn no_drift_is_said_in_every_text_format() {

@@ -2,15 +2,21 @@
 //! the permission each needs), its params, and how to fix it.
 
 use crate::facts::apis;
+use crate::facts::SectionName;
 use crate::model::Severity;
 use crate::policy::load::Control;
-use serde_json::{Map, Value};
+use crate::policy::template::render_or_flag;
+use serde_json::{json, Map, Value};
 use std::fmt::Write;
 
 /// A control with its settings after config overrides.
 pub struct Explained<'a> {
     pub control: &'a Control,
     pub severity: Severity,
+    /// Whether it runs; `false` when a config turns it off.
+    pub enabled: bool,
+    /// The config that set severity, enabled or params, when one was given.
+    pub config: Option<&'a str>,
     pub params: &'a Map<String, Value>,
 }
 
@@ -22,7 +28,7 @@ pub fn render(e: &Explained) -> String {
     let _ = writeln!(o, "\nWhy\n  {}", p.rationale.trim());
     reads(&mut o, &p.reads);
     params(&mut o, e);
-    remediation(&mut o, e.control);
+    remediation(&mut o, e);
     o
 }
 
@@ -40,6 +46,13 @@ fn header(o: &mut String, e: &Explained) {
         "Stage: {}   Severity: {}   Policy: {}",
         p.stage, sev, e.control.file
     );
+    if !e.enabled {
+        let _ = writeln!(
+            o,
+            "Disabled by {}: the control does not run (its result is `skipped`)",
+            e.config.unwrap_or("the config")
+        );
+    }
     if !p.depends_on.is_empty() {
         let _ = writeln!(
             o,
@@ -50,27 +63,21 @@ fn header(o: &mut String, e: &Explained) {
 }
 
 /// Each facts section read, with the call and the permission it needs.
-fn reads(o: &mut String, reads: &[String]) {
+fn reads(o: &mut String, reads: &[SectionName]) {
     let _ = writeln!(
         o,
         "\nFacts read (the control is `error` if one cannot be read)"
     );
     for r in reads {
-        match apis::section(r) {
-            Some(s) => {
-                let _ = writeln!(
-                    o,
-                    "  {r}: {} {} (api-version {}); needs {}",
-                    s.api.as_str(),
-                    s.call,
-                    s.api_version,
-                    s.permission
-                );
-            }
-            None => {
-                let _ = writeln!(o, "  {r}");
-            }
-        }
+        let s = apis::section(*r);
+        let _ = writeln!(
+            o,
+            "  {r}: {} {} (api-version {}); needs {}",
+            s.api.as_str(),
+            readable_call(s.call),
+            s.api_version,
+            s.permission
+        );
     }
 }
 
@@ -100,15 +107,64 @@ fn params(o: &mut String, e: &Explained) {
     }
 }
 
-/// The remediation as written (templates unrendered), multi-line steps indented.
-fn remediation(o: &mut String, control: &Control) {
-    let r = control.policy.remediation.raw();
-    let _ = writeln!(o, "\nRemediation\n  {}", r.summary.trim());
+/// A catalog call with its placeholders spelled out: `{si}/dataConnectors` reads as
+/// `<workspace>/providers/Microsoft.SecurityInsights/dataConnectors`.
+fn readable_call(call: &str) -> String {
+    call.replace("{si}", "{ws}/providers/Microsoft.SecurityInsights")
+        .replace("{ws}", "<workspace>")
+        .replace("{sub}", "<subscription ID>")
+        .replace("{upn-or-id}", "<operator UPN or object ID>")
+        .replace("{operator}", "<operator object ID>")
+        .replace("{id}", "<operator object ID>")
+}
+
+/// Example values the remediation is rendered with: each names the fact it stands for, so
+/// the steps read as they will in a report, not as template source.
+fn example_context(params: &Map<String, Value>) -> Value {
+    json!({
+        "target": {
+            "workspace_id": "/subscriptions/<subscription ID>/resourceGroups/<resource group>/providers/Microsoft.OperationalInsights/workspaces/<workspace name>",
+            "subscription_id": "<subscription ID>",
+            "resource_group": "<resource group>",
+            "workspace_name": "<workspace name>",
+            "tenant_id": "<tenant ID>",
+            "cloud": "public",
+            "operator": "<operator UPN>",
+            "operator_id": "<operator object ID>",
+        },
+        "params": params,
+        "violations": [{
+            "id": "<ID of an offending item>",
+            "name": "<name of an offending item>",
+            "detail": "<what is wrong with it>",
+        }],
+        "count": 1,
+        "names": "<names of the offending items>",
+    })
+}
+
+/// The remediation as a report shows it, rendered over [`example_context`] (with the current
+/// params), multi-line steps indented.
+fn remediation(o: &mut String, e: &Explained) {
+    let r = e.control.policy.remediation.raw();
+    let ctx = example_context(e.params);
+    let render = |t: &str| render_or_flag(t, &ctx);
+    let _ = writeln!(
+        o,
+        "\nRemediation (as a report shows it; <…> is filled in from the facts)\n  {}",
+        render(&r.summary).trim()
+    );
     for (i, s) in r.steps.iter().enumerate() {
-        let mut lines = s.text.trim_end().lines();
+        let text = render(&s.text);
+        let mut lines = text.trim_end().lines();
+        let each = if s.text.contains("{% for") {
+            " (for each offending item)"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
-            "  {}. {}: {}",
+            "  {}. {}{each}: {}",
             i + 1,
             s.kind,
             lines.next().unwrap_or_default()

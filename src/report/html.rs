@@ -50,6 +50,8 @@ pub fn readiness_score(report: &Report) -> Option<u32> {
 struct Count {
     status: &'static str,
     count: usize,
+    /// For `fail`: why failures that do not count toward the verdict do not.
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -143,6 +145,9 @@ struct Row<'a> {
     #[serde(flatten)]
     finding: &'a Finding,
     docs: Vec<Doc>,
+    /// Whether to show the remediation: only a failure (or a waived one) has something to
+    /// fix; a passing control must not show write commands.
+    remediate: bool,
 }
 
 #[derive(Serialize)]
@@ -182,6 +187,7 @@ pub fn render(report: &Report) -> String {
         .rev()
         .map(|s| (*s, s.as_str()))
         .collect();
+    let uncounted = report.uncounted();
     let ctx = Context {
         csp: content_security_policy(),
         css: CSS,
@@ -203,6 +209,7 @@ pub fn render(report: &Report) -> String {
             .map(|s| Count {
                 status: s.as_str(),
                 count: report.summary.count(s),
+                note: (s == Status::Fail && uncounted.any()).then(|| uncounted.to_string()),
             })
             .collect(),
         statuses: Status::VARIANTS.iter().map(|s| s.as_str()).collect(),
@@ -228,6 +235,7 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|f| Row {
                 finding: f,
+                remediate: f.needs_remediation(),
                 docs: f
                     .remediation
                     .docs
@@ -251,7 +259,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn csp_hash_matches_known_vector() {

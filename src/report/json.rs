@@ -47,6 +47,7 @@ mod tests {
             policy_file: None,
             waiver: None,
             baseline: None,
+            blocked_by: None,
         };
         let report = Report {
             tool: crate::facts::ToolInfo::current(),

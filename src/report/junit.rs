@@ -111,7 +111,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn a_suite_per_stage_and_the_right_element_per_status() {

@@ -175,19 +175,30 @@ fn heading(out: &mut String, report: &Report) {
         .as_deref()
         .map(|t| format!(" · tenant <code>{}</code>", inline(t)))
         .unwrap_or_default();
+    let at = |t: &chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M UTC").to_string();
+    let collected = report
+        .facts_collected_at
+        .map(|c| format!("facts collected {} · ", at(&c)))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
-        "Workspace <code>{}</code>{tenant} · profile **{}** · fail on **{}** · {}\n",
+        "Workspace <code>{}</code>{tenant} · profile **{}** · fail on **{}** · {collected}generated {}\n",
         inline(&report.target.workspace_id),
         inline(report.profile.as_str()),
         report.fail_on,
-        report.generated_at.format("%Y-%m-%d %H:%M UTC")
+        at(&report.generated_at)
     );
     out.push_str("| Total | ✅ Pass | ❌ Fail | ⚠️ Error | ⏭️ Skipped | 🛡️ Waived |\n");
     out.push_str("|---:|---:|---:|---:|---:|---:|\n");
+    let uncounted = report.uncounted();
+    let why = if uncounted.any() {
+        format!(" ({})", inline(&uncounted.to_string()))
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "| {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {}{why} | {} | {} | {} |\n",
         s.total, s.pass, s.fail, s.error, s.skipped, s.waived
     );
 }
@@ -274,7 +285,7 @@ fn waived(out: &mut String, waived: &[&Finding]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     #[test]
     fn inline_neutralises_markup_and_table_breaks() {

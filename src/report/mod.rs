@@ -11,8 +11,7 @@ pub mod json;
 pub mod junit;
 pub mod markdown;
 pub mod permissions;
-#[doc(hidden)]
-pub mod sample;
+
 pub mod sarif;
 pub mod table;
 
@@ -37,17 +36,11 @@ pub enum Format {
     Csv,
 }
 
-/// Render `report` as `format`; `to_terminal` decides table colour and width.
-pub fn render(report: &Report, format: Format, to_terminal: bool) -> String {
+/// Render `report` as `format`; `to_stdout` (not a file) lets the table follow the terminal
+/// and `COLUMNS`.
+pub fn render(report: &Report, format: Format, to_stdout: bool) -> String {
     match format {
-        Format::Table => {
-            let mut style = table::Style::detect();
-            if !to_terminal {
-                style.color = false;
-                style.width = Some(120);
-            }
-            table::render(report, style)
-        }
+        Format::Table => table::render(report, table::Style::detect(to_stdout)),
         Format::Json => json::render(report),
         Format::Sarif => sarif::render(report),
         Format::Junit => junit::render(report),

@@ -62,7 +62,7 @@ pub fn render(format: PermFormat) -> String {
             for (api, kind) in APIS {
                 out.push_str(&format!("\n{} — {kind}:\n", api.as_str()));
                 for (perm, sections) in grouped(api) {
-                    let names: Vec<_> = sections.iter().map(|s| s.name).collect();
+                    let names: Vec<_> = sections.iter().map(|s| s.name.as_str()).collect();
                     out.push_str(&format!("  {perm}\n      for: {}\n", names.join(", ")));
                 }
                 out.push_str("  grant:\n");
@@ -109,7 +109,7 @@ mod tests {
         let text = render(PermFormat::Text);
         for s in SECTIONS {
             assert!(text.contains(s.permission), "{} missing", s.permission);
-            assert!(text.contains(s.name));
+            assert!(text.contains(s.name.as_str()));
         }
         assert!(text.contains("SecurityIdentitiesSensors.Read.All"));
         let v: serde_json::Value = serde_json::from_str(&render(PermFormat::Json)).unwrap();

@@ -245,6 +245,14 @@ pub fn render(report: &Report) -> String {
     run_props.insert("verdict".to_string(), json!(report.verdict.as_str()));
     run_props.insert("profile".to_string(), json!(report.profile));
     run_props.insert("fail_on".to_string(), json!(report.fail_on.as_str()));
+    let uncounted = report.uncounted();
+    if uncounted.any() {
+        // Why the failures listed as results do not make the verdict violations.
+        run_props.insert(
+            "uncounted_failures".to_string(),
+            json!(uncounted.to_string()),
+        );
+    }
     run_props.insert(
         "workspace_id".to_string(),
         json!(report.target.workspace_id),
@@ -279,7 +287,7 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::sample;
+    use crate::outcome::sample;
 
     fn parsed(report: &Report) -> Value {
         serde_json::from_str(&render(report)).unwrap()

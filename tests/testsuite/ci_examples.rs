@@ -386,3 +386,33 @@ fn the_extractor_handles_the_shell_forms_used() {
         ]]
     );
 }
+
+/// xdrguard is not on crates.io: each example installs it from its repository
+/// (`cargo install --locked --git URL xdrguard`), with the package name Cargo.toml gives.
+#[test]
+fn the_examples_install_xdrguard_from_its_repository() {
+    let package = env!("CARGO_PKG_NAME");
+    for name in [
+        "github-actions.yml",
+        "azure-pipelines.yml",
+        "weekly-compliance.yml",
+    ] {
+        let mut s = Vec::new();
+        scripts(&load(name), &mut s);
+        let installs: Vec<Vec<&str>> = s
+            .iter()
+            .flat_map(|s| s.lines())
+            .map(|l| l.split_whitespace().collect::<Vec<_>>())
+            .filter(|w| w.starts_with(&["cargo", "install"]))
+            .collect();
+        assert_eq!(installs.len(), 1, "{name}: {installs:?}");
+        let w = &installs[0];
+        assert!(w.contains(&"--locked"), "{name}: {w:?}");
+        let git = w.iter().position(|a| *a == "--git").expect("--git URL");
+        assert!(
+            w.get(git + 1).is_some_and(|u| !u.starts_with('-')),
+            "{name}: {w:?}"
+        );
+        assert_eq!(w.last(), Some(&package), "{name}: {w:?}");
+    }
+}

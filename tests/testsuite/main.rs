@@ -13,5 +13,9 @@ mod exceptions;
 mod fake_microsoft;
 #[path = "fake_microsoft/behaviour.rs"]
 mod fake_microsoft_behaviour;
+mod first_hour;
+mod first_hour_input;
+mod hostile_policies;
 mod no_panic;
+mod readme;
 mod report;

@@ -15,22 +15,9 @@ use std::collections::BTreeMap;
 
 /// The binary, pointed at the fake with the test token; no Azure credential variables leak in.
 pub(super) fn xdrguard(fake: &Fake) -> Command {
-    let mut c = Command::cargo_bin("xdrguard").unwrap();
-    c.env("XDRGUARD_ACCESS_TOKEN", TOKEN)
-        .env("XDRGUARD_GRAPH_URL", fake.uri())
-        .env("XDRGUARD_ARM_URL", fake.uri())
-        .env("XDRGUARD_LOG_ANALYTICS_URL", fake.uri())
-        .env("NO_COLOR", "1");
-    for v in [
-        "AZURE_TENANT_ID",
-        "AZURE_CLIENT_ID",
-        "AZURE_CLIENT_SECRET",
-        "AZURE_FEDERATED_TOKEN_FILE",
-        "RUST_LOG",
-    ] {
-        c.env_remove(v);
-    }
-    c
+    let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin("xdrguard"));
+    fake.point(&mut c);
+    Command::from_std(c)
 }
 
 pub(super) struct Run {

@@ -1,4 +1,5 @@
 //! Live collection against the fake Microsoft server, as a library and as the binary.
 
 mod cli;
+mod real_tenants;
 mod scenarios;

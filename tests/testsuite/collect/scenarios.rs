@@ -14,7 +14,7 @@ use xdrguard::collect::cloud::{Cloud, Endpoints};
 use xdrguard::collect::http::{Http, RetryPolicy};
 use xdrguard::collect::progress::Progress;
 use xdrguard::collect::{collect, Options};
-use xdrguard::facts::{FactsDocument, Section, SectionError, WorkspaceRef};
+use xdrguard::facts::{FactsDocument, Section, SectionError, SectionName, WorkspaceRef};
 
 fn http_for(fake: &Fake, policy: RetryPolicy) -> Http {
     let e = Endpoints::new(
@@ -48,6 +48,10 @@ fn options(operator: Option<&str>) -> Options {
         operator: operator.map(str::to_string),
         required_tables: REQUIRED_TABLES.iter().map(|s| s.to_string()).collect(),
         ingestion_lookback: chrono::Duration::days(7),
+        accepted_roles: vec![
+            scenarios::SECURITY_ADMIN.into(),
+            scenarios::GLOBAL_ADMIN.into(),
+        ],
         redact: false,
     }
 }
@@ -60,19 +64,19 @@ async fn run(tenant: &Tenant, operator: Option<&str>) -> (FactsDocument, Fake, H
 }
 
 /// Whether some item of a list section satisfies `pred`.
-fn any_item(facts: &FactsDocument, section: &str, pred: impl Fn(&Value) -> bool) -> bool {
+fn any_item(facts: &FactsDocument, section: SectionName, pred: impl Fn(&Value) -> bool) -> bool {
     data(facts, section).as_array().unwrap().iter().any(pred)
 }
 
-fn data<'a>(f: &'a FactsDocument, name: &str) -> &'a Value {
-    match f.sections.get(name) {
+fn data(f: &FactsDocument, name: SectionName) -> &Value {
+    match f.sections.get(&name) {
         Some(Section::Data(v)) => v,
         other => panic!("section {name} is not data: {other:?}"),
     }
 }
 
-fn error<'a>(f: &'a FactsDocument, name: &str) -> &'a SectionError {
-    match f.sections.get(name) {
+fn error(f: &FactsDocument, name: SectionName) -> &SectionError {
+    match f.sections.get(&name) {
         Some(Section::Error(e)) => e,
         other => panic!("section {name} is not an error: {other:?}"),
     }
@@ -120,29 +124,29 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         assert!(matches!(s, Section::Data(_)), "{name}: {s:?}");
     }
     assert_eq!(facts.target.tenant_id.as_deref(), Some(TENANT));
-    assert_eq!(data(&facts, "tenant")["id"], TENANT);
-    assert_eq!(data(&facts, "subscription")["tenant_id"], TENANT);
-    assert_eq!(data(&facts, "operator")["id"], OPERATOR);
-    assert_eq!(data(&facts, "operator")["source"], "me");
-    assert_eq!(data(&facts, "operator")["user_type"], "Member");
+    assert_eq!(data(&facts, SectionName::Tenant)["id"], TENANT);
+    assert_eq!(data(&facts, SectionName::Subscription)["tenant_id"], TENANT);
+    assert_eq!(data(&facts, SectionName::Operator)["id"], OPERATOR);
+    assert_eq!(data(&facts, SectionName::Operator)["source"], "me");
+    assert_eq!(data(&facts, SectionName::Operator)["user_type"], "Member");
     assert_eq!(
-        data(&facts, "workspace")["customer_id"],
+        data(&facts, SectionName::Workspace)["customer_id"],
         scenarios::CUSTOMER_ID
     );
     assert_eq!(
-        data(&facts, "sentinel_onboarding"),
+        data(&facts, SectionName::SentinelOnboarding),
         &json!({"enabled": true, "states": ["default"]})
     );
-    assert_eq!(data(&facts, "mdi_sensors")["provisioned"], true);
+    assert_eq!(data(&facts, SectionName::MdiSensors)["provisioned"], true);
     assert_eq!(
-        data(&facts, "mdi_sensors")["sensors"][0]["health_status"],
+        data(&facts, SectionName::MdiSensors)["sensors"][0]["health_status"],
         "healthy"
     );
     assert_eq!(
-        data(&facts, "mdi_health_issues")[0]["id"],
+        data(&facts, SectionName::MdiHealthIssues)[0]["id"],
         "b3c1b5fc-828c-45fa-a1e1-10d74f6d6e9c"
     );
-    let xdr = &data(&facts, "data_connectors")[0];
+    let xdr = &data(&facts, SectionName::DataConnectors)[0];
     assert_eq!(
         (
             xdr["kind"].as_str(),
@@ -156,10 +160,10 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         )
     );
     assert_eq!(
-        data(&facts, "connector_requirements"),
+        data(&facts, SectionName::ConnectorRequirements),
         &json!({"authorization_state": "Valid", "license_state": "Valid"})
     );
-    let perms = data(&facts, "workspace_permissions");
+    let perms = data(&facts, SectionName::WorkspacePermissions);
     assert_eq!(
         (
             perms["source"].as_str(),
@@ -168,7 +172,7 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         (Some("permissions_api"), Some(true))
     );
     assert_eq!(perms["permissions"][0]["actions"], json!(["*"]));
-    let ing = data(&facts, "ingestion").as_array().unwrap();
+    let ing = data(&facts, SectionName::Ingestion).as_array().unwrap();
     assert_eq!(ing.len(), REQUIRED_TABLES.len() + 2);
     assert!(
         ing.iter()
@@ -176,10 +180,10 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         "string counts become integers"
     );
     assert_eq!(
-        data(&facts, "tables").as_array().unwrap().len(),
+        data(&facts, SectionName::Tables).as_array().unwrap().len(),
         REQUIRED_TABLES.len()
     );
-    let ras = data(&facts, "workspace_role_assignments")
+    let ras = data(&facts, SectionName::WorkspaceRoleAssignments)
         .as_array()
         .unwrap();
     assert!(ras.iter().any(|a| a["role_definition_id"]
@@ -188,8 +192,22 @@ async fn ready_tenant_gives_a_complete_valid_facts_document() {
         .ends_with(scenarios::SENTINEL_READER)));
 
     assert_clean_log(&fake);
-    // Graph: two $batch calls (the operator's memberships need the operator's id first).
-    assert_eq!(fake.hits("POST", "/v1.0/$batch"), 2);
+    // Graph: one $batch: what the operator holds is read by role, so it needs no operator id.
+    assert_eq!(fake.hits("POST", "/v1.0/$batch"), 1);
+    let groups_read = fake
+        .log()
+        .into_iter()
+        .find(|l| l.key.contains("/transitiveMemberOf/microsoft.graph.group"))
+        .expect("the groups were read");
+    assert!(groups_read.in_batch && groups_read.key.contains("$count=true"));
+    assert_eq!(
+        groups_read
+            .headers
+            .get("consistencylevel")
+            .map(String::as_str),
+        Some("eventual"),
+        "the advanced query's header rides inside the $batch body"
+    );
     assert_eq!(
         fake.log()
             .iter()
@@ -256,8 +274,8 @@ async fn operator_by_upn_is_looked_up_and_role_definitions_fetched_once() {
     t.list(paths::assigned_to(OPERATOR), two);
     let (facts, fake, _) = run(&t, Some(OPERATOR_UPN)).await;
     assert_valid(&facts);
-    assert_eq!(data(&facts, "operator")["source"], "lookup");
-    let perms = data(&facts, "workspace_permissions");
+    assert_eq!(data(&facts, SectionName::Operator)["source"], "lookup");
+    let perms = data(&facts, SectionName::WorkspacePermissions);
     assert_eq!(
         (
             perms["source"].as_str(),
@@ -272,7 +290,7 @@ async fn operator_by_upn_is_looked_up_and_role_definitions_fetched_once() {
         .unwrap()
         .ends_with(scenarios::CONTRIBUTOR));
     assert_eq!(
-        data(&facts, "subscription")["id"],
+        data(&facts, SectionName::Subscription)["id"],
         format!("/subscriptions/{}", scenarios::SUB)
     );
     assert_eq!(
@@ -298,7 +316,7 @@ async fn operator_by_object_id_needs_a_single_batch() {
         "lookup and memberships share one $batch"
     );
     assert_eq!(
-        data(&facts, "directory_role_assignments")
+        data(&facts, SectionName::DirectoryRoleAssignments)
             .as_array()
             .unwrap()
             .len(),
@@ -320,20 +338,23 @@ async fn service_principal_without_operator_reports_why() {
     );
     let (facts, fake, _) = run(&t, None).await;
     assert_valid(&facts);
-    let e = error(&facts, "operator");
+    let e = error(&facts, SectionName::Operator);
     assert_eq!(e.status, Some(400));
     assert!(e.message.contains("--operator"), "{}", e.message);
     assert_eq!(e.permission.as_deref(), Some("User.Read.All"));
     for s in [
-        "operator_groups",
-        "directory_role_assignments",
-        "directory_role_eligibilities",
-        "workspace_permissions",
+        SectionName::OperatorGroups,
+        SectionName::DirectoryRoleAssignments,
+        SectionName::DirectoryRoleEligibilities,
+        SectionName::WorkspacePermissions,
     ] {
         assert_eq!(error(&facts, s).code, "OperatorUnknown", "{s}");
     }
     // The rest of the audit is unaffected.
-    assert!(matches!(facts.sections["licenses"], Section::Data(_)));
+    assert!(matches!(
+        facts.sections[&SectionName::Licenses],
+        Section::Data(_)
+    ));
     assert_eq!(fake.writes(), Vec::<String>::new());
 }
 
@@ -343,30 +364,43 @@ async fn paged_lists_are_followed_to_the_last_page() {
     assert_valid(&facts);
     assert_clean_log(&fake);
     // The decisive item of each list sits on page 3.
-    assert!(any_item(&facts, "data_connectors", |c| c["kind"]
+    assert!(any_item(&facts, SectionName::DataConnectors, |c| c["kind"]
         == "MicrosoftThreatProtection"));
-    assert!(any_item(&facts, "content_packages", |p| p["content_id"]
+    assert!(any_item(&facts, SectionName::ContentPackages, |p| p
+        ["content_id"]
         == scenarios::XDR_CONTENT_ID));
-    assert!(any_item(&facts, "licenses", |s| s["sku_part_number"]
+    assert!(any_item(&facts, SectionName::Licenses, |s| s
+        ["sku_part_number"]
         == "ENTERPRISEPREMIUM"));
-    assert!(any_item(&facts, "directory_role_assignments", |r| r
-        ["role_definition_id"]
-        == scenarios::SECURITY_ADMIN));
-    assert_eq!(data(&facts, "operator_groups").as_array().unwrap().len(), 5);
+    assert!(any_item(
+        &facts,
+        SectionName::DirectoryRoleAssignments,
+        |r| r["role_definition_id"] == scenarios::SECURITY_ADMIN
+    ));
     assert_eq!(
-        data(&facts, "mdi_sensors")["sensors"]
+        data(&facts, SectionName::OperatorGroups)
             .as_array()
             .unwrap()
             .len(),
         5
     );
-    assert!(any_item(&facts, "workspace_role_assignments", |a| a
-        ["role_definition_id"]
-        .as_str()
-        .unwrap()
-        .ends_with(scenarios::SENTINEL_READER)));
     assert_eq!(
-        data(&facts, "workspace_permissions")["permissions"]
+        data(&facts, SectionName::MdiSensors)["sensors"]
+            .as_array()
+            .unwrap()
+            .len(),
+        5
+    );
+    assert!(any_item(
+        &facts,
+        SectionName::WorkspaceRoleAssignments,
+        |a| a["role_definition_id"]
+            .as_str()
+            .unwrap()
+            .ends_with(scenarios::SENTINEL_READER)
+    ));
+    assert_eq!(
+        data(&facts, SectionName::WorkspacePermissions)["permissions"]
             .as_array()
             .unwrap()
             .len(),
@@ -432,7 +466,7 @@ async fn retry_after_beyond_the_budget_gives_up_at_once() {
     let started = Instant::now();
     let facts = collect(&http, &options(None)).await;
     assert!(started.elapsed() < Duration::from_secs(5));
-    let e = error(&facts, "alert_rules");
+    let e = error(&facts, SectionName::AlertRules);
     assert_eq!((e.code.as_str(), e.status), ("TooManyRequests", Some(429)));
     assert!(e.message.contains("retry budget"), "{}", e.message);
     assert_eq!(fake.hits("GET", &paths::alert_rules()), 1);
@@ -453,7 +487,7 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
         ],
     );
     let (facts, fake, _) = run(&t, None).await;
-    let e = error(&facts, "settings");
+    let e = error(&facts, SectionName::Settings);
     assert_eq!(
         (e.code.as_str(), e.status),
         ("InternalServerError", Some(500))
@@ -464,7 +498,7 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
         e.message
     );
     assert_eq!(fake.hits("GET", &paths::settings()), 4);
-    assert_eq!(data(&facts, "tables"), &json!([]));
+    assert_eq!(data(&facts, SectionName::Tables), &json!([]));
     assert_eq!(fake.hits("GET", &paths::tables()), 2);
 }
 
@@ -472,7 +506,7 @@ async fn server_errors_are_retried_with_backoff_then_reported() {
 async fn forbidden_calls_become_errors_naming_the_permission() {
     let (facts, fake, _) = run(&Tenant::forbidden(), None).await;
     assert_valid(&facts);
-    let e = error(&facts, "directory_role_assignments");
+    let e = error(&facts, SectionName::DirectoryRoleAssignments);
     assert_eq!(
         (e.status, e.permission.as_deref()),
         (Some(403), Some("RoleManagement.Read.Directory"))
@@ -483,7 +517,7 @@ async fn forbidden_calls_become_errors_naming_the_permission() {
         .as_deref()
         .unwrap()
         .contains("/roleManagement/directory/roleAssignments"));
-    let e = error(&facts, "alert_rules");
+    let e = error(&facts, SectionName::AlertRules);
     assert_eq!(
         (e.code.as_str(), e.status),
         ("AuthorizationFailed", Some(403))
@@ -497,19 +531,19 @@ async fn forbidden_calls_become_errors_naming_the_permission() {
         .as_deref()
         .unwrap()
         .starts_with("az role assignment create"));
-    let e = error(&facts, "ingestion");
+    let e = error(&facts, SectionName::Ingestion);
     assert_eq!(
         (e.code.as_str(), e.status),
         ("InsufficientAccessError", Some(403))
     );
-    let e = error(&facts, "connector_requirements");
+    let e = error(&facts, SectionName::ConnectorRequirements);
     assert_eq!(
         (e.code.as_str(), e.status, e.message.as_str()),
         ("InvalidLicense", Some(401), "Missing consent")
     );
     // A 403 is never an empty result: nothing else broke, and it was not retried.
     assert!(matches!(
-        facts.sections["operator_groups"],
+        facts.sections[&SectionName::OperatorGroups],
         Section::Data(_)
     ));
     assert_eq!(fake.hits("GET", &paths::alert_rules()), 1);
@@ -520,13 +554,20 @@ async fn forbidden_calls_become_errors_naming_the_permission() {
 async fn malformed_bodies_become_errors_not_panics() {
     let (facts, fake, _) = run(&Tenant::malformed(), None).await;
     assert_valid(&facts);
-    assert_eq!(error(&facts, "workspace").code, "MalformedResponse");
-    assert_eq!(error(&facts, "ingestion").code, "DependencyFailed");
-    assert_eq!(error(&facts, "tables").code, "MalformedResponse");
-    assert_eq!(error(&facts, "mdi_sensors").code, "MalformedResponse");
-    assert_eq!(error(&facts, "settings").code, "MalformedResponse");
+    for s in [
+        SectionName::Workspace,
+        SectionName::Tables,
+        SectionName::MdiSensors,
+        SectionName::Settings,
+    ] {
+        assert_eq!(error(&facts, s).code, "MalformedResponse", "{s}");
+    }
+    assert_eq!(
+        error(&facts, SectionName::Ingestion).code,
+        "DependencyFailed"
+    );
     assert!(matches!(
-        facts.sections["data_connectors"],
+        facts.sections[&SectionName::DataConnectors],
         Section::Data(_)
     ));
     assert_eq!(
@@ -544,12 +585,12 @@ async fn ingestion_partial_error_and_no_content() {
     partial["error"] = json!({"code": "PartialError", "message": "There were some errors when processing your query."});
     t.post(paths::query(), vec![Reply::ok(partial)]);
     let (facts, _, _) = run(&t, None).await;
-    assert_eq!(error(&facts, "ingestion").code, "PartialError");
+    assert_eq!(error(&facts, SectionName::Ingestion).code, "PartialError");
 
     let mut t = Tenant::ready();
     t.post(paths::query(), vec![Reply::empty(204)]);
     let (facts, _, _) = run(&t, None).await;
-    assert_eq!(data(&facts, "ingestion"), &json!([]));
+    assert_eq!(data(&facts, SectionName::Ingestion), &json!([]));
 }
 
 #[tokio::test]
@@ -557,12 +598,12 @@ async fn mdi_not_provisioned_and_sentinel_off_are_data() {
     let (facts, fake, _) = run(&Tenant::not_ready(), None).await;
     assert_valid(&facts);
     assert_eq!(
-        data(&facts, "mdi_sensors"),
+        data(&facts, SectionName::MdiSensors),
         &json!({"provisioned": false, "sensors": []})
     );
-    assert_eq!(data(&facts, "mdi_health_issues"), &json!([]));
+    assert_eq!(data(&facts, SectionName::MdiHealthIssues), &json!([]));
     assert_eq!(
-        data(&facts, "sentinel_onboarding"),
+        data(&facts, SectionName::SentinelOnboarding),
         &json!({"enabled": false, "states": []})
     );
     assert_clean_log(&fake);
@@ -578,7 +619,10 @@ async fn next_link_to_another_host_is_refused() {
         )],
     );
     let (facts, _, _) = run(&t, None).await;
-    assert_eq!(error(&facts, "alert_rules").code, "UnexpectedNextLink");
+    assert_eq!(
+        error(&facts, SectionName::AlertRules).code,
+        "UnexpectedNextLink"
+    );
 }
 
 #[tokio::test]
@@ -599,7 +643,7 @@ async fn redact_hides_upns_emails_and_names() {
         Some(xdrguard::collect::redact::hash(OPERATOR_UPN).as_str())
     );
     assert_eq!(
-        data(&facts, "operator")["id"],
+        data(&facts, SectionName::Operator)["id"],
         OPERATOR,
         "ids stay: policies key on them"
     );
@@ -625,11 +669,14 @@ async fn timeouts_are_retried_then_reported() {
     };
     let facts = collect(&http_for(&fake, policy), &options(None)).await;
     assert_eq!(
-        data(&facts, "alert_rules").as_array().unwrap().len(),
+        data(&facts, SectionName::AlertRules)
+            .as_array()
+            .unwrap()
+            .len(),
         3,
         "second attempt in time"
     );
-    let e = error(&facts, "settings");
+    let e = error(&facts, SectionName::Settings);
     assert_eq!(e.code, "Timeout");
     assert!(
         e.message.contains("gave up after 2 attempts"),
@@ -676,7 +723,7 @@ async fn no_credential_means_every_section_errors_without_a_request() {
             Section::Data(_) => panic!("{name} read without a token"),
         }
     }
-    assert!(error(&facts, "tenant")
+    assert!(error(&facts, SectionName::Tenant)
         .message
         .contains("AZURE_CLIENT_SECRET"));
     assert_eq!(fake.http_requests(), 0);
@@ -690,13 +737,13 @@ async fn without_the_subscription_the_pre_check_uses_the_graph_tenant() {
         vec![Reply::error(403, "AuthorizationFailed", "The client does not have authorization to perform action 'Microsoft.Resources/subscriptions/read'")],
     );
     let (facts, fake, _) = run(&t, None).await;
-    let e = error(&facts, "subscription");
+    let e = error(&facts, SectionName::Subscription);
     assert_eq!(
         e.permission.as_deref(),
-        xdrguard::facts::apis::section("subscription").map(|s| s.permission)
+        Some(xdrguard::facts::apis::section(SectionName::Subscription).permission)
     );
     assert_eq!(
-        data(&facts, "connector_requirements")["license_state"],
+        data(&facts, SectionName::ConnectorRequirements)["license_state"],
         "Valid"
     );
     let check = fake
@@ -766,7 +813,7 @@ async fn redact_also_covers_error_messages_and_calls() {
     let facts = collect(&http, &opts).await;
     let text = serde_json::to_string(&facts).unwrap();
     assert!(!text.contains("AdeleV"), "{text}");
-    let e = error(&facts, "operator");
+    let e = error(&facts, SectionName::Operator);
     assert!(
         e.message.starts_with("Resource 'redacted:"),
         "{}",

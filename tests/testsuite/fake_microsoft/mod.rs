@@ -456,6 +456,25 @@ impl Fake {
         fake
     }
 
+    /// Point `c` at this fake with the test token, as the documented `XDRGUARD_ACCESS_TOKEN`
+    /// and `XDRGUARD_*_URL` variables do; no Azure credential variable leaks in.
+    pub fn point(&self, c: &mut std::process::Command) {
+        c.env("XDRGUARD_ACCESS_TOKEN", TOKEN)
+            .env("XDRGUARD_GRAPH_URL", self.uri())
+            .env("XDRGUARD_ARM_URL", self.uri())
+            .env("XDRGUARD_LOG_ANALYTICS_URL", self.uri())
+            .env("NO_COLOR", "1");
+        for v in [
+            "AZURE_TENANT_ID",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_FEDERATED_TOKEN_FILE",
+            "RUST_LOG",
+        ] {
+            c.env_remove(v);
+        }
+    }
+
     pub fn uri(&self) -> String {
         self.server.uri()
     }

@@ -120,6 +120,13 @@ pub mod paths {
             .collect::<Vec<_>>()
             .join(",")
     }
+    /// Everyone's active assignments of one role (`roleDefinitionId eq`, documented for the
+    /// list: api-reference/v1.0/api/rbacapplication-list-roleassignments.md).
+    pub fn role_holders(role: &str) -> String {
+        format!(
+            "/v1.0/roleManagement/directory/roleAssignments?$filter=roleDefinitionId eq '{role}'"
+        )
+    }
     pub fn role_assignments(id: &str) -> String {
         format!("/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{id}'")
     }
@@ -198,9 +205,8 @@ pub struct Tenant {
     /// matches (see [`Directory`]).
     pub directory: Option<Directory>,
     /// Answer an OData cast on a membership list sent without `ConsistencyLevel: eventual`
-    /// and `$count=true` with Graph's 400 `Request_UnsupportedQuery`. Off in the scenarios
-    /// that predate it, because the collector does not send the header yet; the default
-    /// should become `true` once it does.
+    /// and `$count=true` with Graph's 400 `Request_UnsupportedQuery`. On in every scenario;
+    /// a scenario may turn it off to model Graph answering a cast without the header.
     pub strict_advanced_queries: bool,
 }
 
@@ -249,7 +255,7 @@ impl Tenant {
         let mut t = Tenant {
             routes: BTreeMap::new(),
             directory: None,
-            strict_advanced_queries: false,
+            strict_advanced_queries: true,
         };
         let mut directory = Directory::default();
 
@@ -282,7 +288,6 @@ impl Tenant {
         t.get(paths::user(OPERATOR), vec![Reply::ok(me.clone())]);
         t.get(paths::user(OPERATOR_UPN), vec![Reply::ok(me)]);
         for id in [OPERATOR] {
-            t.list(paths::groups(id), vec![json!({"@odata.type": "#microsoft.graph.group", "id": GROUP, "isAssignableToRole": true})]);
             let mut ras = fixture_items(
                 "graph/roleManagement.directory.roleAssignments.list.byPrincipal.v1.json",
             );
@@ -302,6 +307,7 @@ impl Tenant {
             t.list(paths::eligibilities(id), els);
         }
         t.directory = Some(directory);
+        t.operator_groups(vec![json!({"@odata.type": "#microsoft.graph.group", "id": GROUP, "isAssignableToRole": true})]);
         t.list(
             paths::sensors(),
             fixture_items("graph/security.identities.sensors.list.beta.json"),
@@ -414,7 +420,7 @@ impl Tenant {
         els[0]["principalId"] = json!(OPERATOR);
         els[0]["roleDefinitionId"] = json!(SECURITY_ADMIN);
         t.directory_roles(vec![], els);
-        t.list(paths::groups(OPERATOR), vec![]);
+        t.operator_groups(vec![]);
         t.get(
             paths::onboarding(),
             vec![Reply::error(
@@ -533,14 +539,21 @@ impl Tenant {
     /// alert rules and the Log Analytics query, 401 on the connector pre-check.
     pub fn forbidden() -> Tenant {
         let mut t = Tenant::ready();
-        t.get(
+        // Without RoleManagement.Read.Directory every filter of the list is refused.
+        for path in [
             paths::role_assignments(OPERATOR),
-            vec![Reply::error(
-                403,
-                "Authorization_RequestDenied",
-                "Insufficient privileges to complete the operation.",
-            )],
-        );
+            paths::role_holders(SECURITY_ADMIN),
+            paths::role_holders(GLOBAL_ADMIN),
+        ] {
+            t.get(
+                path,
+                vec![Reply::error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges to complete the operation.",
+                )],
+            );
+        }
         t.get(paths::alert_rules(), vec![Reply::error(403, "AuthorizationFailed", "The client does not have authorization to perform action 'Microsoft.SecurityInsights/alertRules/read'")]);
         t.post(
             paths::query(),
@@ -578,11 +591,24 @@ impl Tenant {
         );
         ras.extend(t.items(&paths::role_assignments(OPERATOR)));
         t.pages(paths::role_assignments(OPERATOR), ras, 3);
+        // Read by role, the operator's Security Administrator assignment follows other holders'.
+        let mut holders = filler(
+            4,
+            &|i| json!({"id": format!("other-{i}"), "principalId": format!("00000000-0000-0000-0000-00000000000{i}"), "directoryScopeId": "/", "roleDefinitionId": SECURITY_ADMIN}),
+        );
+        holders.extend(
+            t.items(&paths::role_assignments(OPERATOR))
+                .into_iter()
+                .filter(|a| a["roleDefinitionId"] == SECURITY_ADMIN),
+        );
+        t.pages(paths::role_holders(SECURITY_ADMIN), holders, 3);
         let groups = filler(
             5,
             &|i| json!({"@odata.type": "#microsoft.graph.group", "id": format!("00000000-0000-0000-0000-0000000000g{i}"), "isAssignableToRole": false}),
         );
-        t.pages(paths::groups(OPERATOR), groups, 3);
+        for who in ["me", OPERATOR, OPERATOR_UPN] {
+            t.pages(paths::groups_advanced(who), groups.clone(), 3);
+        }
         let mut sensors = t.items(&paths::sensors());
         for i in 0..4 {
             let mut s = sensors[0].clone();
@@ -675,12 +701,11 @@ impl Tenant {
     }
 
     /// The operator's groups, served as the documented advanced query (for `me`, the
-    /// operator's id and UPN) and, unless `strict_advanced_queries`, also without `$count`.
+    /// operator's id and UPN).
     fn operator_groups(&mut self, groups: Vec<Value>) -> &mut Self {
         for who in ["me", OPERATOR, OPERATOR_UPN] {
             self.list(paths::groups_advanced(who), groups.clone());
         }
-        self.list(paths::groups(OPERATOR), groups);
         self
     }
 
@@ -712,13 +737,11 @@ impl Tenant {
         t
     }
 
-    /// Ready, but the operator's groups are served only as the documented advanced query:
-    /// the plain OData-cast read gets Graph's 400 `Request_UnsupportedQuery`.
+    /// Ready, with the operator's groups served only as the documented advanced query (as in
+    /// every scenario now): the plain OData-cast read gets Graph's 400 `Request_UnsupportedQuery`.
     pub fn strict_group_read() -> Tenant {
         let mut t = Tenant::ready();
         t.strict_advanced_queries = true;
-        let groups = t.items(&paths::groups(OPERATOR));
-        t.operator_groups(groups);
         t
     }
 

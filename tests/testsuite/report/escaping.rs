@@ -3,7 +3,7 @@
 //! Each reporter also has unit tests with the payload in every text field (`sample::hostile`).
 
 use assert_cmd::Command;
-use xdrguard::report::sample::HOSTILE;
+use xdrguard::outcome::sample::HOSTILE;
 
 /// The misconfigured example with two display names replaced by the payload.
 fn hostile_facts(dir: &std::path::Path) -> String {

@@ -12,7 +12,10 @@ const FORMATS: [&str; 7] = ["table", "json", "sarif", "junit", "markdown", "html
 
 fn xdrguard() -> Command {
     let mut c = Command::cargo_bin("xdrguard").unwrap();
-    c.env("NO_COLOR", "1").env("XDRGUARD_NOW", NOW);
+    // The table follows COLUMNS; the goldens are at the default width.
+    c.env("NO_COLOR", "1")
+        .env("XDRGUARD_NOW", NOW)
+        .env_remove("COLUMNS");
     c
 }
 

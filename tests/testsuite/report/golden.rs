@@ -2,7 +2,8 @@
 //! every status; `generated_at` and the tool version are fixed, so output is deterministic.
 //! The CLI goldens over the example snapshots are in `report_examples.rs`.
 
-use xdrguard::report::{csv, html, json, junit, markdown, sample, sarif};
+use xdrguard::outcome::sample;
+use xdrguard::report::{csv, html, json, junit, markdown, sarif};
 
 #[test]
 fn json() {

@@ -8,8 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use xdrguard::outcome::sample;
 use xdrguard::outcome::Report;
-use xdrguard::report::{html, sample};
+use xdrguard::report::html;
 
 /// Records script errors, alerts and CSP violations, then exercises the page and writes what
 /// it saw as JSON into `<pre id="probe">`. Inserted before the report's CSP `<meta>`, which

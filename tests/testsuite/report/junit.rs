@@ -3,7 +3,8 @@
 
 use quick_junit::{NonSuccessKind, Report, TestCaseStatus};
 use xdrguard::model::Status;
-use xdrguard::report::{junit, sample};
+use xdrguard::outcome::sample;
+use xdrguard::report::junit;
 
 fn parse(xml: &str) -> Report {
     Report::deserialize_from_str(xml).expect("JUnit XML parses")

@@ -2,7 +2,8 @@
 //! for ordinary and hostile reports, so GitHub code scanning accepts the upload.
 
 use serde_json::Value;
-use xdrguard::report::{sample, sarif};
+use xdrguard::outcome::sample;
+use xdrguard::report::sarif;
 
 fn validator() -> jsonschema::Validator {
     let schema: Value = serde_json::from_str(include_str!("../../schemas/sarif-2.1.0.json"))

@@ -68,6 +68,7 @@ pub fn finding(control: &str, status: Status) -> Finding {
         policy_file: Some(format!("policies/{control}.yaml")),
         waiver: None,
         baseline: None,
+        blocked_by: (status == Status::Skipped).then(|| "XDR-WS-02".into()),
     }
 }
 
