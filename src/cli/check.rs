@@ -77,6 +77,8 @@ pub struct EvalArgs {
     /// already has for progress, since two flattened `--quiet` flags would clash.
     #[arg(skip)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub limits: crate::policy::limits::LimitArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -127,6 +129,7 @@ pub struct Inputs {
 /// Read every input the evaluation options name, and check the `--report` and `--output`
 /// folders, so bad input fails with exit 3 before `audit` spends minutes collecting.
 pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
+    args.limits.apply();
     let catalog = load_catalog(&args.policies, !args.no_builtin)?;
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let exceptions = match &args.exceptions {

@@ -8,7 +8,7 @@ use crate::facts::{apis, FactsDocument, Section, SectionName};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
 use crate::policy::template::Compiled;
-use crate::policy::{cel, Catalog, Effective, ParamType, ValidConfig};
+use crate::policy::{cel, limits, Catalog, Effective, ParamType, ValidConfig};
 use ::cel::common::types::{
     CelBool, CelDuration, CelList, CelMap, CelMapKey, CelString, CelTimestamp,
 };
@@ -54,7 +54,8 @@ pub fn evaluate(
 const PARALLEL_FROM: usize = 64;
 
 /// `f` over every control, on up to `available_parallelism` threads (contiguous chunks, each
-/// thread with its own CEL root context); results in the order of `controls`.
+/// thread with its own CEL root context and a stack sized for the expression nesting the
+/// limits admit); results in the order of `controls`.
 fn in_parallel<'a, F>(run: &Run<'a>, controls: &[Control], f: F) -> Vec<Finding>
 where
     F: Fn(&::cel::Context<'a, 'a>, &Control) -> Finding + Sync,
@@ -71,10 +72,13 @@ where
         let handles: Vec<_> = controls
             .chunks(chunk)
             .map(|part| {
-                s.spawn(move || {
-                    let root = run.root_context();
-                    part.iter().map(|c| f(&root, c)).collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .stack_size(limits::stack_size())
+                    .spawn_scoped(s, move || {
+                        let root = run.root_context();
+                        part.iter().map(|c| f(&root, c)).collect::<Vec<_>>()
+                    })
+                    .expect("a thread starts")
             })
             .collect();
         handles
@@ -374,16 +378,44 @@ enum Ran {
 struct ExpressionError {
     which: &'static str,
     cause: String,
+    /// What to do about it (the default: the facts may not have the expected shape).
+    hint: &'static str,
 }
+
+/// What to do about most expression errors.
+const SHAPE_HINT: &str = "The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json";
 
 impl ExpressionError {
     fn of(which: &'static str) -> impl FnOnce(String) -> ExpressionError {
-        move |cause| ExpressionError { which, cause }
+        move |cause| ExpressionError {
+            which,
+            cause,
+            hint: SHAPE_HINT,
+        }
     }
 }
 
-/// Run `applies_when`, then `violations`, then `notes`.
+/// Run the expressions within the evaluation cost limit: a control that spends it is an
+/// error naming the limit, whatever its expressions returned (an error `||` absorbed, or a
+/// result cut short).
 fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
+    let limit = limits::get().eval_cost;
+    let budget = ::cel::cost::Budget::start(limit);
+    let ran = run_unbounded(control, scope);
+    if !budget.exceeded() {
+        return ran;
+    }
+    Err(ExpressionError {
+        which: ran.err().map_or("violations", |e| e.which),
+        cause: format!(
+            "evaluation cost limit of {limit} units exceeded (--eval-cost-limit; one unit per expression step, per 8 bytes of text and 8 per element copied or built)"
+        ),
+        hint: "The policy does more work over these facts than the limit allows: loop over less (nested loops over long lists multiply), or raise --eval-cost-limit",
+    })
+}
+
+/// Run `applies_when`, then `violations`, then `notes`.
+fn run_unbounded(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
     if let Some(prog) = &control.applies_when {
         let v = cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))?;
         match v.downcast_ref::<CelBool>() {
@@ -474,10 +506,11 @@ fn expression_error(mut f: Finding, e: ExpressionError) -> Finding {
     f.status = Status::Error;
     f.message = "the policy could not be evaluated over these facts".into();
     f.reason = Some(format!(
-        "`{}` of {} failed: {}. The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json",
+        "`{}` of {} failed: {}. {}",
         e.which,
         f.policy_file.as_deref().unwrap_or("the policy"),
-        e.cause
+        e.cause,
+        e.hint
     ));
     f
 }

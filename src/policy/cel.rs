@@ -53,15 +53,30 @@ pub struct CompileError {
     pub line: usize,
     pub column: usize,
     pub message: String,
+    /// Refused by a policy limit ([`super::limits`]), not by CEL's grammar.
+    pub over_limit: bool,
 }
 
+/// Compile an expression; one over the size or nesting limits ([`super::limits`]) is refused
+/// before the parser sees it (the parser recurses once per level).
 pub fn compile(source: &str) -> Result<Program, CompileError> {
-    env().compile(source).map_err(|errs| {
+    super::limits::check_expression(source).map_err(|message| CompileError {
+        line: 1,
+        column: 1,
+        message,
+        over_limit: true,
+    })?;
+    // The parser's own nesting limit (96 by default) follows ours: the text was bounded above.
+    let depth = super::limits::get()
+        .expression_depth
+        .min(u64::from(u16::MAX - 1)) as u16;
+    Program::parse_with(env().parser().max_recursion_depth(depth), source).map_err(|errs| {
         let first = errs.errors.first();
         CompileError {
             line: first.map_or(1, |e| e.pos.0.max(1) as usize),
             column: first.map_or(1, |e| e.pos.1.max(0) as usize + 1),
             message: first.map_or_else(|| errs.to_string(), |e| e.msg.clone()),
+            over_limit: false,
         }
     })
 }
@@ -187,6 +202,10 @@ macro_rules! delegate_val {
             }
             fn equals(&self, other: &dyn Val) -> bool {
                 self.0.equals(other)
+            }
+            /// A clone shares: one unit of the evaluation budget, whatever the size.
+            fn clone_cost(&self) -> Option<u64> {
+                Some(1)
             }
             /// The point of the wrapper: a reference-count increment, not a deep copy.
             fn clone_as_boxed<'w>(&self) -> Box<dyn Val + 'w>

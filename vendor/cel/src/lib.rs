@@ -28,6 +28,8 @@ pub use macros::to_camel_case;
 pub mod common;
 mod container;
 pub mod context;
+// xdrguard patch: the evaluation budget.
+pub mod cost;
 mod env;
 pub mod extensions;
 pub mod parser;
@@ -198,6 +200,9 @@ pub enum ExecutionError {
     /// Indicates that a map literal declared the same key more than once.
     #[error("Failed with repeated key: {0:?}")]
     DuplicateKey(Value),
+    /// xdrguard patch: the evaluation used up its budget (`cost.rs`).
+    #[error("evaluation cost limit of {0} exceeded")]
+    CostLimit(u64),
     #[error("InternalError: {0:?}")]
     InternalError(String),
 }
@@ -424,7 +429,10 @@ impl Program {
     }
 
     /// Parses `source` into a program with `parser`, and the macros it expands.
-    pub(crate) fn parse_with(parser: Parser, source: &str) -> Result<Program, ParseErrors> {
+    ///
+    /// xdrguard patch: public, so that a caller can compile with an environment's parser
+    /// configured (`Env::parser().max_recursion_depth(…)`).
+    pub fn parse_with(parser: Parser, source: &str) -> Result<Program, ParseErrors> {
         parser
             .parse_with_source_info(source)
             .map(|(expression, source_info)| Program {

@@ -1,4 +1,5 @@
 use crate::common::ast::{operators, ComprehensionExpr, EntryExpr, Expr};
+use crate::cost;
 use crate::common::types::bool::Bool;
 use crate::common::types::map;
 use crate::common::types::optional::{unwrap_optional, Unwrapped};
@@ -1023,6 +1024,8 @@ impl Value {
         expr: &'e Expression,
         ctx: &'e Context<'p, 'v>,
     ) -> Result<CowVal<'e, 'v>, ExecutionError> {
+        // xdrguard patch: every node evaluated costs one unit of the budget (`cost.rs`).
+        cost::charge(1)?;
         match &expr.expr {
             Expr::Literal(literal) => Ok(literal.to_val()),
             Expr::Call(call) => {
@@ -1155,6 +1158,10 @@ impl Value {
                         operators::ADD => {
                             let lhs = Value::resolve_val(&call.args[0], ctx)?;
                             let rhs = Value::resolve_val(&call.args[1], ctx)?;
+                            // xdrguard patch: what a sum copies is charged before it is
+                            // built (`s + s` doubles a string per step).
+                            cost::charge_copy(lhs.as_ref())?;
+                            cost::charge_copy(rhs.as_ref())?;
                             return Ok(CowVal::Owned(
                                 lhs.as_adder()
                                     .ok_or_else(|| {
@@ -1350,7 +1357,7 @@ impl Value {
                         let target = Value::resolve_val(target_expr, ctx)?;
                         args.insert(0, target);
                         if let Some(op) = ctx.env().find_member_overload(&call.func_name, &args) {
-                            return op(args);
+                            return cost::charge_result(op(args));
                         }
                         let func = match ctx.get_function(&call.func_name) {
                             Some(func) => func,
@@ -1371,7 +1378,7 @@ impl Value {
                         let target = args.remove(0);
                         let mut ctx =
                             FunctionContext::new(&call.func_name, Some(target), ctx, args);
-                        (func)(&mut ctx)
+                        cost::charge_result((func)(&mut ctx))
                     }
                 }
             }
@@ -1400,23 +1407,27 @@ impl Value {
                 }
             }
             Expr::List(list_expr) => {
+                // xdrguard patch: the elements built are charged (`cost.rs`).
+                cost::charge(cost::ELEMENT * list_expr.elements.len() as u64)?;
                 let mut list: Vec<Box<dyn Val + 'v>> = Vec::with_capacity(list_expr.elements.len());
                 for (idx, element) in list_expr.elements.iter().enumerate() {
                     let value = Value::resolve_val(element, ctx)?;
                     if list_expr.optional_indices.contains(&idx) {
                         match unwrap_optional(value) {
                             Unwrapped::NotOptional(v) | Unwrapped::Some(v) => {
-                                list.push(v.into_owned())
+                                list.push(cost::owned(v)?)
                             }
                             Unwrapped::None => {}
                         }
                     } else {
-                        list.push(value.into_owned());
+                        list.push(cost::owned(value)?);
                     }
                 }
                 Ok(CowVal::owned(CelList::from(list)))
             }
             Expr::Map(map_expr) => {
+                // xdrguard patch: the entries built are charged (`cost.rs`).
+                cost::charge(cost::ELEMENT * map_expr.entries.len() as u64)?;
                 let mut map: HashMap<CelMapKey<'v>, Box<dyn Val + 'v>> =
                     HashMap::with_capacity(map_expr.entries.len());
                 for entry in map_expr.entries.iter() {
@@ -1441,7 +1452,7 @@ impl Value {
                         if ctx.env().error_on_duplicate_map_keys() && map::has_key(&map, &key) {
                             return Err(ExecutionError::DuplicateKey(Key::from(key).into()));
                         }
-                        map.insert(key, value.into_owned());
+                        map.insert(key, cost::owned(value)?);
                     }
                 }
                 Ok(CowVal::owned(CelMap::from(map)))
@@ -1467,7 +1478,7 @@ impl Value {
                 }
 
                 let mut ctx = ctx.new_inner_scope();
-                ctx.add_variable_as_val(&comprehension.accu_var, accu_init.into_owned());
+                ctx.add_variable_as_val(&comprehension.accu_var, cost::owned(accu_init)?);
 
                 let mut items = iter
                     .as_iterable()
@@ -1481,16 +1492,18 @@ impl Value {
                     if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                         break;
                     }
+                    cost::charge_copy(item)?;
                     ctx.set_variable(&comprehension.iter_var, item.clone_as_boxed());
                     let step = Value::resolve_val(&comprehension.loop_step, &ctx);
                     if let Some(accu) = deferred.step(step)? {
-                        ctx.set_variable(&comprehension.accu_var, accu.into_owned());
+                        ctx.set_variable(&comprehension.accu_var, cost::owned(accu)?);
                     }
                 }
                 deferred.finish()?;
-                Ok(CowVal::Owned(
-                    Value::resolve_val(&comprehension.result, &ctx)?.into_owned(),
-                ))
+                Ok(CowVal::Owned(cost::owned(Value::resolve_val(
+                    &comprehension.result,
+                    &ctx,
+                )?)?))
             }
             Expr::Struct(strct) => {
                 let name = strct.type_name.clone();
@@ -1713,6 +1726,7 @@ impl<'e> AppendStep<'e> {
             if !try_bool(Value::resolve_val(&comprehension.loop_cond, &ctx))? {
                 break;
             }
+            cost::charge_copy(item)?;
             ctx.set_variable(&comprehension.iter_var, item.clone_as_boxed());
             if let Some(guard) = self.guard {
                 if !try_bool(Value::resolve_val(guard, &ctx))? {
@@ -1724,9 +1738,15 @@ impl<'e> AppendStep<'e> {
             match Value::resolve_val(self.items, &ctx)? {
                 CowVal::Owned(list) => match Vec::<Box<dyn Val + 'v>>::try_from(list) {
                     Ok(items) => accu.append(items),
-                    Err(other) => accu.extend(other.as_ref())?,
+                    Err(other) => {
+                        cost::charge_copy(other.as_ref())?;
+                        accu.extend(other.as_ref())?
+                    }
                 },
-                borrowed => accu.extend(borrowed.as_ref())?,
+                borrowed => {
+                    cost::charge_copy(borrowed.as_ref())?;
+                    accu.extend(borrowed.as_ref())?
+                }
             }
         }
         Ok(CowVal::owned(accu.to_immutable()))
@@ -1757,7 +1777,7 @@ fn call_function<'e, 'p, 'v>(
     args: Vec<CowVal<'e, 'v>>,
 ) -> Result<CowVal<'e, 'v>, ExecutionError> {
     if let Some(op) = ctx.env().find_overload(name, &args) {
-        return op(args);
+        return cost::charge_result(op(args));
     }
     let func = match ctx.get_function(name) {
         Some(func) => func,
@@ -1773,7 +1793,7 @@ fn call_function<'e, 'p, 'v>(
         }
     };
     let mut ctx = FunctionContext::new(ftx_name, None, ctx, args);
-    (func)(&mut ctx)
+    cost::charge_result((func)(&mut ctx))
 }
 
 /// Selects `field` on `left`, the already resolved operand of a select:

@@ -334,6 +334,14 @@ pub trait Val: Debug + Send + Sync {
     where
         Self: 'v;
 
+    /// xdrguard patch: what [`Val::clone_as_boxed`] costs in the evaluation budget
+    /// (`cost.rs`), when the value knows better than its contents say: a value that shares
+    /// its contents on clone (a reference count) returns `Some(1)`. `None`, the default,
+    /// counts the contents.
+    fn clone_cost(&self) -> Option<u64> {
+        None
+    }
+
     /// `'static` implementations return `Some(self)`; this is what backs
     /// `downcast_ref` for them. Values that borrow
     /// cannot be `Any` and keep the default `None`.

@@ -33,8 +33,8 @@ pub fn extension(env: &mut Env) -> Result<(), DeclarationError> {
     crate::add_member_overload!(env, fn lower_ascii: (CelString) -> CelString)?;
     crate::add_member_overload!(env, fn upper_ascii: (CelString) -> CelString)?;
     crate::add_member_overload!(env, fn trim: (CelString) -> CelString)?;
-    crate::add_member_overload!(env, fn replace: (CelString, CelString, CelString) -> CelString)?;
-    crate::add_member_overload!(env, fn replace_n: (CelString, CelString, CelString, CelInt) -> CelString,
+    crate::add_member_overload!(env, fn replace: (CelString, CelString, CelString) -> Result<CelString>)?;
+    crate::add_member_overload!(env, fn replace_n: (CelString, CelString, CelString, CelInt) -> Result<CelString>,
         name = "replace")?;
     crate::add_member_overload!(env, fn split: (CelString, CelString) -> CelList)?;
     crate::add_member_overload!(env, fn split_n: (CelString, CelString, CelInt) -> CelList,
@@ -193,8 +193,13 @@ fn trim(this: &CelString<'_>) -> CelString<'static> {
     this.trim().to_owned().into()
 }
 
-fn replace(this: &CelString<'_>, from: &CelString<'_>, to: &CelString<'_>) -> CelString<'static> {
-    this.replace(from.inner(), to.inner()).into()
+fn replace(
+    this: &CelString<'_>,
+    from: &CelString<'_>,
+    to: &CelString<'_>,
+) -> Result<CelString<'static>, ExecutionError> {
+    charge_replaced(this, from, to, usize::MAX)?;
+    Ok(this.replace(from.inner(), to.inner()).into())
 }
 
 /// Replaces the first `n` occurrences, or all of them when `n` is negative.
@@ -203,11 +208,32 @@ fn replace_n(
     from: &CelString<'_>,
     to: &CelString<'_>,
     n: &CelInt,
-) -> CelString<'static> {
+) -> Result<CelString<'static>, ExecutionError> {
     match usize::try_from(*n.inner()) {
-        Ok(n) => this.replacen(from.inner(), to.inner(), n).into(),
+        Ok(n) => {
+            charge_replaced(this, from, to, n)?;
+            Ok(this.replacen(from.inner(), to.inner(), n).into())
+        }
         Err(_) => replace(this, from, to),
     }
+}
+
+/// xdrguard patch: charge the evaluation budget for the text a replacement will build,
+/// before building it (`s.replace('', s)` squares a string's length in one call).
+fn charge_replaced(
+    this: &str,
+    from: &str,
+    to: &str,
+    n: usize,
+) -> Result<(), ExecutionError> {
+    let found = if from.is_empty() {
+        this.chars().count() + 1
+    } else {
+        this.matches(from).count()
+    }
+    .min(n);
+    let len = (this.len() - found * from.len()).saturating_add(found.saturating_mul(to.len()));
+    crate::cost::charge(crate::cost::bytes(len))
 }
 
 fn split(this: &CelString<'_>, sep: &CelString<'_>) -> CelList<'static> {

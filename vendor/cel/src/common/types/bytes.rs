@@ -18,6 +18,15 @@ use traits::{Adder, Comparer};
 pub struct Bytes<'a>(Cow<'a, [u8]>);
 
 impl<'a> Bytes<'a> {
+    /// xdrguard patch: the length of the data a clone copies (`None` when it is borrowed),
+    /// for the evaluation budget (`cost.rs`).
+    pub(crate) fn owned_len(&self) -> Option<usize> {
+        match &self.0 {
+            Cow::Owned(b) => Some(b.len()),
+            Cow::Borrowed(_) => None,
+        }
+    }
+
     /// The bytes, copied out if they were borrowed.
     pub fn into_inner(self) -> Vec<u8> {
         self.0.into_owned()

@@ -312,6 +312,16 @@ pub enum Key<'v> {
     UInt(CelUInt),
 }
 
+impl Key<'_> {
+    /// xdrguard patch: what copying the key costs in the evaluation budget (`cost.rs`).
+    pub(crate) fn copy_cost(&self) -> u64 {
+        match self {
+            Key::String(s) => s.owned_len().map_or(1, crate::cost::bytes),
+            _ => 1,
+        }
+    }
+}
+
 impl Hash for Key<'_> {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.as_keyref().hash(state);

@@ -21,6 +21,15 @@ use std::sync::Arc;
 pub struct String<'a>(Cow<'a, str>);
 
 impl<'a> String<'a> {
+    /// xdrguard patch: the length of the text a clone copies (`None` when it is borrowed, and
+    /// a clone borrows too), for the evaluation budget (`cost.rs`).
+    pub(crate) fn owned_len(&self) -> Option<usize> {
+        match &self.0 {
+            Cow::Owned(s) => Some(s.len()),
+            Cow::Borrowed(_) => None,
+        }
+    }
+
     /// The string, copied out if it was borrowed.
     pub fn into_inner(self) -> StdString {
         self.0.into_owned()
@@ -249,7 +258,17 @@ fn size(this: &String<'_>) -> CelInt {
 
 #[cfg(feature = "regex")]
 fn matches(this: &String<'_>, re: &String<'_>) -> Result<CelBool, ExecutionError> {
-    match regex::Regex::new(re.inner()) {
+    // xdrguard patch: the pattern is compiled on every call; charge the evaluation budget
+    // for compiling and matching (`cost.rs`), and cap the compiled program at 1 MiB (not
+    // 10) so one compile stays short.
+    crate::cost::charge(
+        (crate::cost::MATCHES_UNITS + crate::cost::bytes(re.len()))
+            .saturating_add(crate::cost::bytes(this.len())),
+    )?;
+    match regex::RegexBuilder::new(re.inner())
+        .size_limit(1 << 20)
+        .build()
+    {
         Ok(compiled) => Ok(CelBool::from(compiled.is_match(this.inner()))),
         Err(err) => Err(ExecutionError::FunctionError {
             function: "matches".to_string(),
