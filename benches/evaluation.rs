@@ -42,7 +42,7 @@ fn policy(i: usize) -> String {
         ),
     };
     format!(
-        "id: BENCH-P-{i:04}\ntitle: Generated policy {i}\nstage: connector\nseverity: medium\ndescription: d\nrationale: r\nreads: {reads}\nparams:\n  max_age:\n    type: duration\n    default: 7d\n    description: x\nviolations: \"{}\"\nmessages:\n  pass: ok\n  fail: '{{{{ count }}}} offending: {{{{ names }}}}'\nremediation:\n  summary: fix {{{{ target.workspace_name }}}}\n  steps:\n    - cli: az rest --method get --url {{{{ target.workspace_id }}}}\n  docs: [https://learn.microsoft.com/]\n",
+        "id: BENCH-P-{i:04}\ntitle: Generated policy {i}\nstage: connector\nseverity: medium\ndescription: d\nrationale: r\nreads: {reads}\nparams:\n  max_age:\n    type: duration\n    default: 7d\n    description: x\nviolations: \"{}\"\nmessages:\n  pass: ok\n  fail: '{{{{ count }}}} offending: {{{{ names }}}}'\nremediation:\n  summary: fix {{{{ target.workspace_name }}}}\n  steps:\n    - cli: az rest --method get --url {{{{ target.workspace_id | sh }}}}\n  docs: [https://learn.microsoft.com/]\n",
         violations.replace('"', "\\\"")
     )
 }
@@ -156,7 +156,7 @@ const THRESHOLD_VIOLATIONS: &str = "facts.tables.filter(t, t.total_retention_in_
 
 fn threshold_policy(i: usize) -> String {
     format!(
-        "id: BENCH-T-{i:05}\ntitle: Threshold policy {i}\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [tables]\nparams:\n  min_total_retention_days:\n    type: integer\n    default: {}\n    description: x\nviolations: \"{THRESHOLD_VIOLATIONS}\"\nmessages:\n  pass: ok\n  fail: '{{{{ count }}}} table(s) below {{{{ params.min_total_retention_days }}}} days: {{{{ names }}}}'\nremediation:\n  summary: fix {{{{ target.workspace_name }}}}\n  steps:\n    - cli: az rest --method get --url {{{{ target.workspace_id }}}}\n  docs: [https://learn.microsoft.com/]\n",
+        "id: BENCH-T-{i:05}\ntitle: Threshold policy {i}\nstage: connector\nseverity: low\ndescription: d\nrationale: r\nreads: [tables]\nparams:\n  min_total_retention_days:\n    type: integer\n    default: {}\n    description: x\nviolations: \"{THRESHOLD_VIOLATIONS}\"\nmessages:\n  pass: ok\n  fail: '{{{{ count }}}} table(s) below {{{{ params.min_total_retention_days }}}} days: {{{{ names }}}}'\nremediation:\n  summary: fix {{{{ target.workspace_name }}}}\n  steps:\n    - cli: az rest --method get --url {{{{ target.workspace_id | sh }}}}\n  docs: [https://learn.microsoft.com/]\n",
         threshold(i),
     )
 }

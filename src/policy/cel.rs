@@ -499,6 +499,28 @@ mod tests {
         assert_eq!(compare_versions("3.0", "3.0.0"), std::cmp::Ordering::Equal);
     }
 
+    /// The vendored fast path for `a.b` in inner scopes keeps cel's rule: in the innermost
+    /// scope that has any of the name, the most specific name wins.
+    #[test]
+    fn qualified_names_resolve_most_specific_first_in_the_innermost_scope() {
+        let value =
+            |ctx: &Context, src: &str| to_json(run(&compile(src).unwrap(), ctx).unwrap().as_ref());
+        let mut root = root_context();
+        root.add_variable_as_val("a", owned(&serde_json::json!({"b": "root a"})));
+        let mut outer = root.new_inner_scope();
+        outer.add_variable_as_val("a", owned(&serde_json::json!({"b": "outer a"})));
+        assert_eq!(value(&outer, "a.b"), "outer a");
+        outer.add_variable_as_val("a.b", owned(&serde_json::json!("outer a.b")));
+        assert_eq!(value(&outer, "a.b"), "outer a.b");
+        let mut inner = outer.new_inner_scope();
+        inner.add_variable_as_val("a", owned(&serde_json::json!({"b": "inner a"})));
+        assert_eq!(value(&inner, "a.b"), "inner a");
+        assert_eq!(value(&inner, "[1].map(a, {'b': 'loop'}.b)[0]"), "loop");
+        assert_eq!(value(&inner, "[{'b': 'loop a'}].map(a, a.b)[0]"), "loop a");
+        let empty = root.new_inner_scope();
+        assert_eq!(value(&empty, "a.b"), "root a");
+    }
+
     #[test]
     fn compile_errors_have_positions() {
         let e = compile("a &&\n  (b ||").unwrap_err();

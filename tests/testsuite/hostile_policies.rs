@@ -344,6 +344,12 @@ remediation:
         (code, report["results"][0].clone())
     }
 
+    /// The CEL list literal `[0, 1, …, n - 1]`.
+    fn numbers(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        format!("[{}]", items.join(", "))
+    }
+
     /// The finding is `error` because the evaluation spent `limit` units.
     fn over_budget(code: Option<i32>, finding: &Value, limit: &str) {
         assert_eq!(code, Some(2), "{finding}");
@@ -371,27 +377,22 @@ remediation:
         }
     }
 
+    /// Refused for its size; allowed more bytes, still refused for its depth.
+    fn too_big_then_too_deep(expr: &str) {
+        refused(expr, &[], "--max-expression-bytes");
+        let more_bytes = ["--max-expression-bytes", "100000"];
+        refused(expr, &more_bytes, "--max-expression-depth");
+    }
+
     #[test]
     fn a_ten_thousand_term_expression_is_refused_naming_the_limit() {
-        let expr = format!("[{}]", vec!["1"; 10_000].join(" + "));
-        refused(&expr, &[], "--max-expression-bytes");
-        // Allowed more bytes, it is still far too deep: each `+` is one more level.
-        refused(
-            &expr,
-            &["--max-expression-bytes", "100000"],
-            "--max-expression-depth",
-        );
+        // Each `+` is one more level of the syntax tree.
+        too_big_then_too_deep(&format!("[{}]", vec!["1"; 10_000].join(" + ")));
     }
 
     #[test]
     fn a_ten_thousand_member_chain_is_refused_naming_the_limit() {
-        let expr = format!("facts.data_connectors{}", ".x".repeat(10_000));
-        refused(&expr, &[], "--max-expression-bytes");
-        refused(
-            &expr,
-            &["--max-expression-bytes", "100000"],
-            "--max-expression-depth",
-        );
+        too_big_then_too_deep(&format!("facts.data_connectors{}", ".x".repeat(10_000)));
     }
 
     #[test]
@@ -420,13 +421,7 @@ remediation:
     fn nested_exists_ends_as_an_error_naming_the_cost_limit() {
         // 200^4 = 1.6 billion steps if run to the end. `exists` may stop at its first
         // element, so no static estimate can refuse it: the budget ends it.
-        let list = format!(
-            "[{}]",
-            (0..200)
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let list = numbers(200);
         let expr = format!(
             "{list}.exists(a, {list}.exists(b, {list}.exists(c, {list}.exists(d, a + b + c + d < 0)))) ? [] : []"
         );
@@ -457,13 +452,7 @@ remediation:
 
     #[test]
     fn map_growth_is_refused_by_lint_or_ends_as_an_error() {
-        let list = format!(
-            "[{}]",
-            (0..3000)
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let list = numbers(3000);
         // Nine million entries, and the text alone says so: refused before it runs.
         let static_growth =
             format!("[{list}.map(a, {list}.map(b, {{string(a): b}}))].map(m, {{'id': 'x'}})");
@@ -490,13 +479,7 @@ remediation:
     #[test]
     fn the_default_budget_ends_a_runaway_in_bounded_time() {
         // The default limit, end to end (debug build: a few seconds).
-        let list = format!(
-            "[{}]",
-            (0..100)
-                .map(|i| i.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let list = numbers(100);
         let expr = format!(
             "{list}.exists(a, {list}.exists(b, {list}.exists(c, {list}.exists(d, {list}.exists(e, false))))) ? [] : []"
         );

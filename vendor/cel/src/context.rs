@@ -237,6 +237,9 @@ impl<'p, 'v> Context<'p, 'v> {
         &'b self,
         segments: &'s [&'b str],
     ) -> Result<(CowVal<'b, 'v>, &'s [&'b str]), ExecutionError> {
+        if let Some(found) = self.resolve_qualified_in_children(segments) {
+            return Ok(found);
+        }
         let name = segments.join(".");
         for scope in self.scopes_for(&name) {
             let mut len = name.len();
@@ -252,6 +255,43 @@ impl<'p, 'v> Context<'p, 'v> {
         Err(ExecutionError::UndeclaredReference(Arc::new(
             segments[0].to_owned(),
         )))
+    }
+
+    /// xdrguard patch: the common case of [`Context::resolve_qualified`] without building
+    /// the dotted name — `t.field` where `t` is a variable of an inner scope (a
+    /// comprehension's, or one added with `new_inner_scope`) that holds no dotted variable
+    /// beginning `t.`. There the most specific name can only be `t` (types live in the root
+    /// scope), so the answer is the same; anything else (a container, a resolver, the root
+    /// scope, a dotted variable) returns `None` for the general path.
+    fn resolve_qualified_in_children<'b, 's>(
+        &'b self,
+        segments: &'s [&'b str],
+    ) -> Option<(CowVal<'b, 'v>, &'s [&'b str])> {
+        let first = *segments.first()?;
+        if segments.len() < 2 || first.is_empty() || !self.env().container().name().is_empty() {
+            return None;
+        }
+        for scope in self.scopes() {
+            let Context::Child {
+                variables,
+                resolver: None,
+                ..
+            } = scope
+            else {
+                return None;
+            };
+            let dotted = variables
+                .range::<str, _>((std::ops::Bound::Excluded(first), std::ops::Bound::Unbounded))
+                .take_while(|(k, _)| k.starts_with(first))
+                .any(|(k, _)| k[first.len()..].starts_with('.'));
+            if dotted {
+                return None;
+            }
+            if let Some(v) = variables.get(first) {
+                return Some((CowVal::Borrowed(v.as_ref()), &segments[1..]));
+            }
+        }
+        None
     }
 
     /// The variable of this scope named by a container candidate of `name`,

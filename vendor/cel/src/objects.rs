@@ -1386,6 +1386,16 @@ impl Value {
                 .resolve_ident(name)
                 .ok_or_else(|| ExecutionError::UndeclaredReference(Arc::new(name.to_string()))),
             Expr::Select(select) => {
+                // xdrguard patch: `name.field`, the most common select, resolved from its
+                // two segments on the stack rather than a collected `Vec` of them.
+                if let (Expr::Ident(name), false) = (&select.operand.expr, select.test) {
+                    let segments = [name.as_str(), select.field.as_str()];
+                    let (mut value, fields) = ctx.resolve_qualified(&segments)?;
+                    for field in fields {
+                        value = select_field(value, field, false)?;
+                    }
+                    return Ok(value);
+                }
                 // `has(a.b.c)` tests for `c` on `a.b`: only its operand is a name
                 let name = if select.test {
                     select.operand.expr.qualified_name_segments()
