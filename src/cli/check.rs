@@ -77,6 +77,8 @@ pub struct EvalArgs {
     /// already has for progress, since two flattened `--quiet` flags would clash.
     #[arg(skip)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub limits: crate::policy::limits::LimitArgs,
 }
 
 fn parse_severity(s: &str) -> Result<Severity, String> {
@@ -127,6 +129,7 @@ pub struct Inputs {
 /// Read every input the evaluation options name, and check the `--report` and `--output`
 /// folders, so bad input fails with exit 3 before `audit` spends minutes collecting.
 pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
+    args.limits.apply();
     let catalog = load_catalog(&args.policies, !args.no_builtin)?;
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let exceptions = match &args.exceptions {
@@ -199,14 +202,11 @@ pub fn evaluate_and_report(
     let findings = eval::evaluate(&inputs.catalog, &inputs.config, facts, args.profile);
     let report = Report::new(findings, facts, args.profile, &inputs.gate, now);
     if args.output.is_some() || !args.quiet {
-        let text = report::render(&report, args.format, args.output.is_none());
-        write_output(args.output.as_deref(), &text)?;
+        let to_terminal = args.output.is_none();
+        write_report(args.output.as_deref(), &report, args.format, to_terminal)?;
     }
     for spec in &args.reports {
-        write_output(
-            Some(&spec.path),
-            &report::render(&report, spec.format, false),
-        )?;
+        write_report(Some(&spec.path), &report, spec.format, false)?;
     }
     // The table shows warnings itself; otherwise say them on stderr so CI logs have them.
     let table_on_stdout = args.format == Format::Table && args.output.is_none() && !args.quiet;
@@ -216,6 +216,28 @@ pub fn evaluate_and_report(
         }
     }
     Ok(report.exit_code)
+}
+
+/// Render and write `report`; JSON is streamed (a large report is never one string).
+fn write_report(
+    path: Option<&std::path::Path>,
+    report: &Report,
+    format: Format,
+    to_terminal: bool,
+) -> Result<(), InputError> {
+    if format != Format::Json {
+        return write_output(path, &report::render(report, format, to_terminal));
+    }
+    match path {
+        Some(p) => std::fs::File::create(p)
+            .and_then(|f| report::json::write(report, f))
+            .map_err(|e| InputError::io(p, &e)),
+        None => {
+            // A closed pipe (e.g. `| head`) is not an error worth a panic.
+            let _ = report::json::write(report, std::io::stdout().lock());
+            Ok(())
+        }
+    }
 }
 
 /// Write to a file, or stdout when none is given.

@@ -27,6 +27,8 @@ pub struct LintArgs {
     /// Check the given policies without the shipped catalog
     #[arg(long)]
     pub no_builtin: bool,
+    #[command(flatten)]
+    pub limits: crate::policy::limits::LimitArgs,
 }
 
 /// The files named on the command line: given files as they are, folders walked for
@@ -231,6 +233,7 @@ fn note_skipped(what: &str, files: &[PathBuf]) {
 }
 
 pub fn run(args: LintArgs) -> Result<u8, InputError> {
+    args.limits.apply();
     let mut errors = Vec::new();
     let found = find(&args.paths, &mut errors);
     let sorted = sort(found.files, &mut errors);

@@ -21,9 +21,12 @@ pub struct TestArgs {
     /// Print every case, not only failures
     #[arg(long, short)]
     pub verbose: bool,
+    #[command(flatten)]
+    pub limits: crate::policy::limits::LimitArgs,
 }
 
 pub fn run(args: TestArgs) -> Result<u8, InputError> {
+    args.limits.apply();
     let catalog = load_catalog(&args.policies, true)?;
     let only = args.control.as_deref();
     if let Some(id) = only.filter(|id| catalog.get(id).is_none()) {

@@ -7,12 +7,14 @@
 use crate::facts::{apis, FactsDocument, Section, SectionName};
 use crate::model::{Evidence, Finding, Remediation, RemediationStep, Status};
 use crate::policy::load::Control;
-use crate::policy::template::render_or_flag;
-use crate::policy::{cel, Catalog, Effective, ParamType, ValidConfig};
-use ::cel::Value as CelValue;
+use crate::policy::template::Compiled;
+use crate::policy::{cel, limits, Catalog, Effective, ParamType, ValidConfig};
+use ::cel::common::types::{
+    CelBool, CelDuration, CelList, CelMap, CelMapKey, CelString, CelTimestamp,
+};
+use ::cel::common::value::Val as CelVal;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
-use std::sync::Arc;
 
 pub use crate::model::Profile;
 
@@ -23,34 +25,86 @@ pub fn evaluate(
     facts: &FactsDocument,
     profile: Profile,
 ) -> Vec<Finding> {
-    let run = Run::new(facts, profile);
+    let run = Run::new(facts, catalog, profile);
+    // Every control evaluated as if unblocked, in parallel; then, in catalog order, a control
+    // whose dependency failed gets its `skipped` finding instead. Same findings, same order
+    // as one control after the other (a blocked control's expressions ran for nothing).
+    let unblocked = in_parallel(&run, &catalog.controls, |root, control| {
+        evaluate_one(&run, root, control, config.effective(control), None)
+    });
     let mut blockers = Blockers::default();
+    let root = run.root_context();
     catalog
         .controls
         .iter()
-        .map(|control| {
+        .zip(unblocked)
+        .map(|(control, unblocked)| {
             let blocked = blockers.of(control);
-            let finding = evaluate_one(&run, control, config.effective(control), blocked.as_ref());
+            let finding = match &blocked {
+                None => unblocked,
+                Some(b) => evaluate_one(&run, &root, control, config.effective(control), Some(b)),
+            };
             blockers.record(control, &finding, blocked);
             finding
         })
         .collect()
 }
 
+/// Below this many controls one thread is faster than starting more (the shipped catalog).
+const PARALLEL_FROM: usize = 64;
+
+/// `f` over every control, on up to `available_parallelism` threads (contiguous chunks, each
+/// thread with its own CEL root context and a stack sized for the expression nesting the
+/// limits admit); results in the order of `controls`.
+fn in_parallel<'a, F>(run: &Run<'a>, controls: &[Control], f: F) -> Vec<Finding>
+where
+    F: Fn(&::cel::Context<'a, 'a>, &Control) -> Finding + Sync,
+{
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if controls.len() < PARALLEL_FROM {
+        1
+    } else {
+        threads
+    };
+    let chunk = controls.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = controls
+            .chunks(chunk)
+            .map(|part| {
+                std::thread::Builder::new()
+                    .stack_size(limits::stack_size())
+                    .spawn_scoped(s, move || {
+                        let root = run.root_context();
+                        part.iter().map(|c| f(&root, c)).collect::<Vec<_>>()
+                    })
+                    .expect("a thread starts")
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
+}
+
 /// What every control of one run shares.
 struct Run<'a> {
     facts: &'a FactsDocument,
-    /// Each readable section, converted to CEL once.
-    sections: HashMap<&'a str, CelValue>,
+    /// Each readable section, converted to CEL once, borrowing `facts`, shared (not copied)
+    /// by every control that reads it.
+    sections: HashMap<&'a str, Box<dyn CelVal + 'a>>,
     profile: Profile,
-    /// CEL context with the functions, `now` and `target`.
-    root: ::cel::Context<'static, 'static>,
-    /// `target` for templates.
-    target: Value,
+    /// `target` for CEL (each thread's root context).
+    target_json: Value,
+    /// `target` for templates, converted once.
+    target: minijinja::Value,
+    /// Every message and remediation template of the catalog, compiled once (by text).
+    templates: HashMap<&'a str, Compiled<'a>>,
 }
 
 impl<'a> Run<'a> {
-    fn new(facts: &'a FactsDocument, profile: Profile) -> Run<'a> {
+    fn new(facts: &'a FactsDocument, catalog: &'a Catalog, profile: Profile) -> Run<'a> {
         // Each section converted once; each control then sees only the sections it declares
         // in `reads`, so no expression can read around the fail-closed check.
         let sections = facts
@@ -62,20 +116,51 @@ impl<'a> Run<'a> {
             })
             .collect();
         let target = target_json(facts);
-        let mut root = cel::root_context();
-        root.add_variable_from_value(
-            "now",
-            CelValue::Timestamp(facts.collected_at.fixed_offset()),
-        );
-        root.add_variable_from_value("target", cel::from_json(&target));
+        let templates = catalog
+            .controls
+            .iter()
+            .flat_map(|c| template_texts(&c.policy))
+            .map(|t| (t, Compiled::new(t)))
+            .collect();
         Run {
             facts,
             sections,
             profile,
-            root,
-            target,
+            target: minijinja::Value::from(minijinja::value::Serde(&target)),
+            target_json: target,
+            templates,
         }
     }
+
+    /// A CEL root context with the functions, `now` and `target` (one per thread: a context
+    /// holds its function registry and is not shared).
+    fn root_context(&self) -> ::cel::Context<'a, 'a> {
+        let mut root = cel::root_context();
+        root.add_variable_as_val(
+            "now",
+            Box::new(CelTimestamp::from(self.facts.collected_at.fixed_offset())),
+        );
+        root.add_variable_as_val("target", cel::owned(&self.target_json));
+        root
+    }
+
+    /// Render one of the catalog's templates (compiled in `new`).
+    fn render(&self, text: &str, ctx: &minijinja::Value) -> String {
+        match self.templates.get(text) {
+            Some(t) => t.render_or_flag(ctx),
+            None => Compiled::new(text).render_or_flag(ctx),
+        }
+    }
+}
+
+/// The message and remediation templates of a policy.
+fn template_texts(p: &crate::policy::Policy) -> impl Iterator<Item = &str> {
+    let m = &p.messages;
+    let r = &p.remediation;
+    [m.pass.as_str(), m.fail.as_str(), r.summary.as_str()]
+        .into_iter()
+        .chain(m.not_applicable.as_deref())
+        .chain(r.steps.iter().flat_map(|s| s.values().map(String::as_str)))
 }
 
 fn target_json(facts: &FactsDocument) -> Value {
@@ -127,22 +212,23 @@ impl Blockers {
 /// One control: gate, read, run, render.
 fn evaluate_one(
     run: &Run,
+    root: &::cel::Context,
     control: &Control,
     eff: &Effective,
     blocked: Option<&Blocked>,
 ) -> Finding {
     let f = blank_finding(run, control, eff);
-    if let Some((reason, root)) = gate(run.profile, control, eff, blocked) {
+    if let Some((reason, failed_root)) = gate(run.profile, control, eff, blocked) {
         let mut f = skipped(f, reason);
-        f.blocked_by = root;
+        f.blocked_by = failed_root;
         return f;
     }
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
         let tctx = template_context(&run.target, &eff.params, &[]);
-        return cannot_read(f, control, &tctx, &unreadable);
+        return cannot_read(f, run, control, &tctx, &unreadable);
     }
-    let scope = cel_scope(run, control, eff);
+    let scope = cel_scope(run, root, control, eff);
     match run_expressions(control, &scope) {
         Ok(Ran::NotApplicable) => {
             let tctx = template_context(&run.target, &eff.params, &[]);
@@ -151,13 +237,13 @@ fn evaluate_one(
                 .messages
                 .not_applicable
                 .as_deref()
-                .map(|t| render_or_flag(t, &tctx))
+                .map(|t| run.render(t, &tctx))
                 .unwrap_or_else(|| "not applicable with the current params".into());
             skipped(f, format!("not applicable: {msg}"))
         }
         Ok(Ran::Evaluated { evidence, notes }) => {
             let tctx = template_context(&run.target, &eff.params, &evidence);
-            concluded(f, control, &tctx, evidence, notes)
+            concluded(f, run, control, &tctx, evidence, notes)
         }
         Err(e) => expression_error(f, e),
     }
@@ -245,8 +331,14 @@ fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<Stri
 }
 
 /// An `error` finding for facts that could not be read; the remediation still shows.
-fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[String]) -> Finding {
-    f.remediation = render_remediation(control, tctx);
+fn cannot_read(
+    mut f: Finding,
+    run: &Run,
+    control: &Control,
+    tctx: &minijinja::Value,
+    unreadable: &[String],
+) -> Finding {
+    f.remediation = render_remediation(run, control, tctx);
     f.status = Status::Error;
     f.message = "facts could not be read; the control cannot be evaluated".into();
     f.reason = Some(unreadable.join("; "));
@@ -254,28 +346,21 @@ fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[St
 }
 
 /// The CEL scope of one control: `params`, and `facts` holding only the sections it reads.
-fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Context<'r, 'static> {
-    let mut scope = run.root.new_inner_scope();
-    scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
-    let readable: HashMap<::cel::objects::Key, CelValue> = control
-        .policy
-        .reads
-        .iter()
-        .filter_map(|r| {
-            run.sections.get(r.as_str()).map(|v| {
-                (
-                    ::cel::objects::Key::String(Arc::new(r.to_string())),
-                    v.clone(),
-                )
-            })
-        })
-        .collect();
-    scope.add_variable_from_value(
-        "facts",
-        CelValue::Map(::cel::objects::Map {
-            map: Arc::new(readable),
-        }),
-    );
+/// Each section is shared: putting it in the view is a reference-count increment.
+fn cel_scope<'r>(
+    run: &'r Run,
+    root: &'r ::cel::Context<'r, 'r>,
+    control: &'r Control,
+    eff: &Effective,
+) -> ::cel::Context<'r, 'r> {
+    let mut scope = root.new_inner_scope();
+    scope.add_variable_as_val("params", params_to_cel(control, &eff.params));
+    let readable = cel::map(control.policy.reads.iter().filter_map(|r| {
+        run.sections
+            .get(r.as_str())
+            .map(|v| (CelMapKey::from(r.as_str()), v.clone()))
+    }));
+    scope.add_variable_as_val("facts", Box::new(readable));
     scope
 }
 
@@ -293,33 +378,63 @@ enum Ran {
 struct ExpressionError {
     which: &'static str,
     cause: String,
+    /// What to do about it (the default: the facts may not have the expected shape).
+    hint: &'static str,
 }
+
+/// What to do about most expression errors.
+const SHAPE_HINT: &str = "The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json";
 
 impl ExpressionError {
     fn of(which: &'static str) -> impl FnOnce(String) -> ExpressionError {
-        move |cause| ExpressionError { which, cause }
+        move |cause| ExpressionError {
+            which,
+            cause,
+            hint: SHAPE_HINT,
+        }
     }
 }
 
-/// Run `applies_when`, then `violations`, then `notes`.
+/// Run the expressions within the evaluation cost limit: a control that spends it is an
+/// error naming the limit, whatever its expressions returned (an error `||` absorbed, or a
+/// result cut short).
 fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
+    let limit = limits::get().eval_cost;
+    let budget = ::cel::cost::Budget::start(limit);
+    let ran = run_unbounded(control, scope);
+    if !budget.exceeded() {
+        return ran;
+    }
+    Err(ExpressionError {
+        which: ran.err().map_or("violations", |e| e.which),
+        cause: format!(
+            "evaluation cost limit of {limit} units exceeded (--eval-cost-limit; one unit per expression step, per 8 bytes of text and 8 per element copied or built)"
+        ),
+        hint: "The policy does more work over these facts than the limit allows: loop over less (nested loops over long lists multiply), or raise --eval-cost-limit",
+    })
+}
+
+/// Run `applies_when`, then `violations`, then `notes`.
+fn run_unbounded(control: &Control, scope: &::cel::Context) -> Result<Ran, ExpressionError> {
     if let Some(prog) = &control.applies_when {
-        match cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))? {
-            CelValue::Bool(true) => {}
-            CelValue::Bool(false) => return Ok(Ran::NotApplicable),
-            other => {
+        let v = cel::run(prog, scope).map_err(ExpressionError::of("applies_when"))?;
+        match v.downcast_ref::<CelBool>() {
+            Some(b) if *b.inner() => {}
+            Some(_) => return Ok(Ran::NotApplicable),
+            None => {
                 return Err(ExpressionError::of("applies_when")(format!(
-                    "returned {other:?}, not a bool"
+                    "returned {}, not a bool",
+                    cel::debug(v.as_ref())
                 )))
             }
         }
     }
     let evidence = cel::run(&control.violations, scope)
-        .and_then(|v| to_evidence(&v))
+        .and_then(|v| to_evidence(v.as_ref()))
         .map_err(ExpressionError::of("violations"))?;
     let notes = match &control.notes {
         Some(prog) => cel::run(prog, scope)
-            .and_then(|v| to_notes(&v))
+            .and_then(|v| to_notes(v.as_ref()))
             .map_err(ExpressionError::of("notes"))?,
         None => Vec::new(),
     };
@@ -327,21 +442,24 @@ fn run_expressions(control: &Control, scope: &::cel::Context) -> Result<Ran, Exp
 }
 
 /// The `notes` result → remarks: a list, each item a string or shown as JSON.
-fn to_notes(v: &CelValue) -> Result<Vec<String>, String> {
-    let CelValue::List(items) = v else {
-        return Err(format!("returned {v:?}, not a list"));
-    };
+fn to_notes(v: &dyn CelVal) -> Result<Vec<String>, String> {
+    let items = as_list(v)?;
     Ok(items
         .iter()
-        .map(|v| match cel::to_json(v) {
+        .map(|v| match cel::to_json(v.as_ref()) {
             Value::String(s) => s,
             other => other.to_string(),
         })
         .collect())
 }
 
-/// What templates see: the target, the params and what `violations` found.
-fn template_context(target: &Value, params: &Map<String, Value>, evidence: &[Evidence]) -> Value {
+/// What templates see: the target, the params and what `violations` found; built once per
+/// finding and shared by its message, summary and every step.
+fn template_context(
+    target: &minijinja::Value,
+    params: &Map<String, Value>,
+    evidence: &[Evidence],
+) -> minijinja::Value {
     let names: Vec<&str> = evidence
         .iter()
         .map(|e| {
@@ -352,20 +470,21 @@ fn template_context(target: &Value, params: &Map<String, Value>, evidence: &[Evi
             }
         })
         .collect();
-    json!({
-        "target": target,
-        "params": Value::Object(params.clone()),
-        "violations": serde_json::to_value(evidence).unwrap_or_default(),
-        "count": evidence.len(),
-        "names": names.join(", "),
-    })
+    minijinja::context! {
+        target => target.clone(),
+        params => minijinja::Value::from(minijinja::value::Serde(params)),
+        violations => minijinja::Value::from(minijinja::value::Serde(evidence)),
+        count => evidence.len(),
+        names => names.join(", "),
+    }
 }
 
 /// `pass` or `fail` by the evidence, with its message and remediation rendered.
 fn concluded(
     mut f: Finding,
+    run: &Run,
     control: &Control,
-    tctx: &Value,
+    tctx: &minijinja::Value,
     evidence: Vec<Evidence>,
     notes: Vec<String>,
 ) -> Finding {
@@ -376,8 +495,8 @@ fn concluded(
         (Status::Fail, &messages.fail)
     };
     f.status = status;
-    f.message = render_or_flag(message, tctx);
-    f.remediation = render_remediation(control, tctx);
+    f.message = run.render(message, tctx);
+    f.remediation = render_remediation(run, control, tctx);
     f.evidence = evidence;
     f.notes = notes;
     f
@@ -387,17 +506,18 @@ fn expression_error(mut f: Finding, e: ExpressionError) -> Finding {
     f.status = Status::Error;
     f.message = "the policy could not be evaluated over these facts".into();
     f.reason = Some(format!(
-        "`{}` of {} failed: {}. The facts may not have the shape the policy expects; run `xdrguard lint` and check the facts against schemas/facts.schema.json",
+        "`{}` of {} failed: {}. {}",
         e.which,
         f.policy_file.as_deref().unwrap_or("the policy"),
-        e.cause
+        e.cause,
+        e.hint
     ));
     f
 }
 
-fn render_remediation(control: &Control, ctx: &Value) -> Remediation {
+fn render_remediation(run: &Run, control: &Control, ctx: &minijinja::Value) -> Remediation {
     let r = &control.policy.remediation;
-    let render = |t: &str| render_or_flag(t, ctx);
+    let render = |t: &str| run.render(t, ctx);
     Remediation {
         summary: render(&r.summary),
         steps: r
@@ -418,54 +538,76 @@ fn param_kind(control: &Control, name: &str) -> Option<ParamType> {
     control.policy.params.get(name).map(|s| s.kind)
 }
 
-fn params_to_cel(control: &Control, params: &Map<String, Value>) -> CelValue {
-    let mut map = HashMap::new();
-    for (k, v) in params {
+fn params_to_cel(control: &Control, params: &Map<String, Value>) -> Box<dyn CelVal + 'static> {
+    Box::new(cel::map(params.iter().map(|(k, v)| {
         let value = match (param_kind(control, k), v.as_str()) {
             (Some(ParamType::Duration), Some(s)) => match crate::policy::parse_duration(s) {
-                Ok(d) => CelValue::Duration(d),
-                Err(_) => cel::from_json(v),
+                Ok(d) => Box::new(CelDuration::from(d)),
+                Err(_) => cel::owned(v),
             },
-            _ => cel::from_json(v),
+            _ => cel::owned(v),
         };
-        map.insert(::cel::objects::Key::String(Arc::new(k.clone())), value);
-    }
-    CelValue::Map(::cel::objects::Map { map: Arc::new(map) })
+        (CelMapKey::from(k.clone()), value)
+    })))
 }
 
-/// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
-fn to_evidence(v: &CelValue) -> Result<Vec<Evidence>, String> {
-    let CelValue::List(items) = v else {
-        return Err(format!("returned {v:?}, not a list"));
-    };
-    let text = |j: Option<&Value>| match j {
+/// The result of `violations`/`notes` as a list, or why it is not one.
+fn as_list<'b, 'v>(v: &'b (dyn CelVal + 'v)) -> Result<&'b [Box<dyn CelVal + 'v>], String> {
+    v.downcast_ref::<CelList>()
+        .map(|l| l.inner())
+        .ok_or_else(|| format!("returned {}, not a list", cel::debug(v)))
+}
+
+/// JSON text of an evidence field: empty for none/null, a string as is, anything else as JSON.
+fn text(j: Option<&Value>) -> String {
+    match j {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
-    };
-    items
+    }
+}
+
+/// One field of a violation map, read without converting the map to JSON first.
+fn field(m: &CelMap, key: &str) -> String {
+    match m.inner().get(&CelMapKey::from(key)) {
+        None => String::new(),
+        Some(v) => match v.downcast_ref::<CelString>() {
+            Some(s) => s.inner().to_owned(),
+            None => text(Some(&cel::to_json(v.as_ref()))),
+        },
+    }
+}
+
+/// The `violations` result → evidence: a list of maps `{id, name, detail}` or of strings.
+fn to_evidence(v: &dyn CelVal) -> Result<Vec<Evidence>, String> {
+    as_list(v)?
         .iter()
-        .map(|item| match cel::to_json(item) {
-            Value::String(s) => Ok(Evidence {
-                id: s,
-                name: String::new(),
-                detail: String::new(),
-            }),
-            Value::Object(m) => {
-                let id = text(m.get("id"));
-                if id.is_empty() {
-                    return Err(format!(
-                        "a violation has no `id`: {}",
-                        Value::Object(m.clone())
-                    ));
-                }
-                Ok(Evidence {
-                    id,
-                    name: text(m.get("name")),
-                    detail: text(m.get("detail")),
-                })
+        .map(|item| {
+            if let Some(s) = item.downcast_ref::<CelString>() {
+                return Ok(Evidence {
+                    id: s.inner().to_owned(),
+                    name: String::new(),
+                    detail: String::new(),
+                });
             }
-            other => Err(format!("a violation is {other}, not a map with `id`")),
+            let Some(m) = item.downcast_ref::<CelMap>() else {
+                return Err(format!(
+                    "a violation is {}, not a map with `id`",
+                    cel::to_json(item.as_ref())
+                ));
+            };
+            let id = field(m, "id");
+            if id.is_empty() {
+                return Err(format!(
+                    "a violation has no `id`: {}",
+                    cel::to_json(item.as_ref())
+                ));
+            }
+            Ok(Evidence {
+                id,
+                name: field(m, "name"),
+                detail: field(m, "detail"),
+            })
         })
         .collect()
 }

@@ -130,24 +130,27 @@ impl Catalog {
 
 /// Load policy files on every core: compiling CEL dominates start-up, and files are independent.
 /// Each worker takes the next file not yet taken, so one slow file does not hold up a whole
-/// share. Results keep the order of `sources`.
+/// share. Results keep the order of `sources`. Workers (even a single one) are threads with a
+/// stack sized for the expression nesting admitted ([`super::limits::stack_size`]): the
+/// parser recurses once per level.
 fn load_all(sources: Vec<SourceFile>) -> Vec<Result<Control, Vec<InputError>>> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(sources.len());
-    if workers <= 1 {
-        return sources.into_iter().map(load_policy_file).collect();
-    }
+        .min(sources.len())
+        .max(1);
     let queue = std::sync::Mutex::new(sources.into_iter().enumerate());
     let next = || queue.lock().expect("no worker panics").next();
     let mut loaded: Vec<(usize, Result<Control, Vec<InputError>>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
-                s.spawn(|| {
-                    std::iter::from_fn(next)
-                        .map(|(i, file)| (i, load_policy_file(file)))
-                        .collect::<Vec<_>>()
-                })
+                std::thread::Builder::new()
+                    .stack_size(super::limits::stack_size())
+                    .spawn_scoped(s, || {
+                        std::iter::from_fn(next)
+                            .map(|(i, file)| (i, load_policy_file(file)))
+                            .collect::<Vec<_>>()
+                    })
+                    .expect("a thread starts")
             })
             .collect();
         handles
@@ -217,18 +220,32 @@ fn check(doc: &Document, policy: &Policy) -> Result<Programs, Vec<InputError>> {
     check_reads(doc, policy, &mut errors);
     check_templates(doc, policy, &mut errors);
     let mut compile = |pointer: &str, src: &str| -> Option<::cel::Program> {
-        match cel::compile(src) {
+        let compiled = cel::compile(src).and_then(|p| {
+            super::limits::check_cost(&p).map_err(|message| cel::CompileError {
+                line: 1,
+                column: 1,
+                message,
+                over_limit: true,
+            })?;
+            Ok(p)
+        });
+        match compiled {
             Ok(p) => Some(p),
             Err(e) => {
+                let (what, help) = if e.over_limit {
+                    ("CEL expression over a policy limit", "every policy is bounded so that none can take down a run: simplify the expression, or raise the limit with the flag named")
+                } else {
+                    ("CEL expression does not compile", "policy conditions are CEL (https://cel.dev); check brackets, quotes and operators")
+                };
                 errors.push(
                     InputError::at(
                         PolicyCode::Expression,
                         &doc.file,
                         locate_in_node(doc, pointer, src, e.line, e.column),
-                        format!("CEL expression does not compile: {}", e.message),
+                        format!("{what}: {}", e.message),
                     )
                     .label("here")
-                    .help("policy conditions are CEL (https://cel.dev); check brackets, quotes and operators"),
+                    .help(help),
                 );
                 None
             }

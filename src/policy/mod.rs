@@ -5,6 +5,7 @@
 pub mod cel;
 pub mod config;
 pub mod ingestion;
+pub mod limits;
 pub mod load;
 mod params;
 pub mod resolve;

@@ -87,8 +87,13 @@ pub fn render(text: &str, ctx: &serde_json::Value) -> Result<String, String> {
     let template = environment()
         .template_from_str(text)
         .map_err(|e| e.to_string())?;
+    render_bounded(&template, Value::from(minijinja::value::Serde(ctx)))
+}
+
+/// Render a parsed template within [`MAX_OUTPUT`] and [`FUEL`], naming the limit it hit.
+fn render_bounded(template: &minijinja::Template<'_, '_>, ctx: Value) -> Result<String, String> {
     let mut out = Capped::default();
-    match template.render_captured_to(minijinja::value::Serde(ctx), &mut out) {
+    match template.render_captured_to(ctx, &mut out) {
         Ok(_) => Ok(String::from_utf8_lossy(&out.buf).trim_end().to_string()),
         Err(_) if out.full => Err(format!(
             "the template writes more than {} KiB, the limit on one rendered text",
@@ -131,6 +136,39 @@ pub fn render_or_flag(text: &str, ctx: &serde_json::Value) -> String {
     render(text, ctx).unwrap_or_else(|e| format!("{text} {TEMPLATE_ERROR} {e}]"))
 }
 
+/// A template compiled once and rendered for many findings; renders exactly as
+/// [`render_or_flag`] does (same output, same error text), but without re-parsing the text
+/// or re-converting the context for every call.
+pub struct Compiled<'s> {
+    text: &'s str,
+    /// `None` for plain text (nothing to render).
+    template: Option<Result<minijinja::Template<'s, 's>, String>>,
+}
+
+impl<'s> Compiled<'s> {
+    pub fn new(text: &'s str) -> Compiled<'s> {
+        let template = (text.contains("{{") || text.contains("{%")).then(|| {
+            environment()
+                .template_from_str(text)
+                .map_err(|e| e.to_string())
+        });
+        Compiled { text, template }
+    }
+
+    /// Render with a context converted once per finding (`minijinja::Value::from(Serde(..))`).
+    pub fn render_or_flag(&self, ctx: &minijinja::Value) -> String {
+        let rendered = match &self.template {
+            None => return self.text.to_string(),
+            Some(Ok(t)) => render_bounded(t, ctx.clone()),
+            Some(Err(e)) => Err(e.clone()),
+        };
+        match rendered {
+            Ok(s) => s,
+            Err(e) => format!("{} {TEMPLATE_ERROR} {e}]", self.text),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,6 +183,24 @@ mod tests {
         );
         assert!(render("{{ cuont }}", &ctx).is_err());
         assert!(check("{% for x in %}").is_err());
+    }
+
+    #[test]
+    fn compiled_renders_as_render_or_flag() {
+        let json = serde_json::json!({"count": 2, "names": "a, b"});
+        let ctx = minijinja::Value::from(minijinja::value::Serde(&json));
+        for text in [
+            "{{ count }} rule(s): {{ names }}  ",
+            "plain",
+            "{{ cuont }}",
+            "{% if %}",
+        ] {
+            assert_eq!(
+                Compiled::new(text).render_or_flag(&ctx),
+                render_or_flag(text, &json),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -2,11 +2,21 @@
 //! baselines, drift and dashboards.
 
 use crate::outcome::Report;
+use std::io::Write;
 
 pub fn render(report: &Report) -> String {
-    let mut s = serde_json::to_string_pretty(report).expect("report serialises");
-    s.push('\n');
-    s
+    let mut out = Vec::new();
+    write(report, &mut out).expect("a Vec takes every write");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// Stream the report (pretty, with a final newline) to `out` through a buffer, so a large
+/// report is never held in memory a second time as one string.
+pub fn write(report: &Report, out: impl Write) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+    serde_json::to_writer_pretty(&mut out, report)?;
+    out.write_all(b"\n")?;
+    out.flush()
 }
 
 #[cfg(test)]

@@ -252,3 +252,242 @@ fn nested_range_loops_end_with_the_fuel_error() {
     assert!(note.contains(TEMPLATE_ERROR), "{note}");
     assert!(note.contains(&format!("{FUEL} fuel")), "{note}");
 }
+
+/// Policy limits (#12 item 6): expressions too big or too deep for the parser are refused
+/// before it sees them, and a runaway evaluation ends as its control's `error`, naming the
+/// limit and its flag — never a crash (an abort would show as no exit code at all).
+mod limits {
+    use super::*;
+
+    /// A custom policy in `dir` whose `violations` is `expr`.
+    fn cel_policy(dir: &Path, expr: &str) {
+        let indented: Vec<String> = expr.lines().map(|l| format!("  {l}")).collect();
+        std::fs::write(
+            dir.join("ACME-HOST-02.yaml"),
+            format!(
+                r#"id: ACME-HOST-02
+title: A test control
+stage: connector
+severity: low
+description: Runs a hostile expression.
+rationale: Exercises the policy limits.
+reads: [data_connectors]
+violations: |
+{}
+messages:
+  pass: fine
+  fail: bad
+remediation:
+  summary: Look at it.
+  steps:
+    - note: none
+  docs: [https://learn.microsoft.com/azure/sentinel/connect-microsoft-365-defender]
+"#,
+                indented.join("\n")
+            ),
+        )
+        .unwrap();
+    }
+
+    /// `xdrguard <args>` over a policy folder holding only `expr`: (exit code, stdout,
+    /// stderr), within `secs` seconds.
+    fn run(expr: &str, args: &[&str], secs: u64) -> (Option<i32>, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        cel_policy(dir.path(), expr);
+        let started = std::time::Instant::now();
+        let mut cmd = xdrguard();
+        cmd.args(args);
+        if args[0] == "lint" {
+            cmd.args(["--no-builtin"]).arg(dir.path());
+        } else {
+            cmd.args([
+                "--facts",
+                "examples/snapshots/misconfigured.json",
+                "--no-builtin",
+                "--format",
+                "json",
+                "--policies",
+            ])
+            .arg(dir.path());
+        }
+        let out = cmd.output().unwrap();
+        let took = started.elapsed();
+        assert!(took < Duration::from_secs(secs), "took {took:?}");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Both `lint` and `check` refuse `expr` with exit 3, naming `flag`.
+    fn refused(expr: &str, extra: &[&str], flag: &str) {
+        for cmd in ["lint", "check"] {
+            let args: Vec<&str> = [cmd].iter().chain(extra).copied().collect();
+            let (code, _, stderr) = run(expr, &args, 60);
+            assert_eq!(code, Some(3), "{cmd}: {stderr}");
+            assert!(
+                stderr.contains("CEL expression over a policy limit"),
+                "{stderr}"
+            );
+            assert!(stderr.contains(flag), "{cmd}: {stderr}");
+            assert!(stderr.contains("ACME-HOST-02.yaml:9:3"), "{stderr}");
+        }
+    }
+
+    /// `check` runs `expr` to the end: the finding of the hostile control.
+    fn finding(expr: &str, extra: &[&str]) -> (Option<i32>, Value) {
+        let args: Vec<&str> = ["check"].iter().chain(extra).copied().collect();
+        let (code, stdout, stderr) = run(expr, &args, 90);
+        let report: Value =
+            serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        (code, report["results"][0].clone())
+    }
+
+    /// The CEL list literal `[0, 1, …, n - 1]`.
+    fn numbers(n: usize) -> String {
+        let items: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+        format!("[{}]", items.join(", "))
+    }
+
+    /// The finding is `error` because the evaluation spent `limit` units.
+    fn over_budget(code: Option<i32>, finding: &Value, limit: &str) {
+        assert_eq!(code, Some(2), "{finding}");
+        assert_eq!(finding["status"], "error", "{finding}");
+        let reason = finding["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(&format!("evaluation cost limit of {limit} units exceeded"))
+                && reason.contains("--eval-cost-limit"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn every_command_that_loads_policies_takes_the_limit_flags() {
+        for cmd in ["check", "audit", "lint", "test"] {
+            let out = xdrguard().args([cmd, "--help"]).output().unwrap();
+            let help = String::from_utf8_lossy(&out.stdout);
+            for flag in [
+                "--max-expression-bytes",
+                "--max-expression-depth",
+                "--eval-cost-limit",
+            ] {
+                assert!(help.contains(flag), "{cmd} lacks {flag}");
+            }
+        }
+    }
+
+    /// Refused for its size; allowed more bytes, still refused for its depth.
+    fn too_big_then_too_deep(expr: &str) {
+        refused(expr, &[], "--max-expression-bytes");
+        let more_bytes = ["--max-expression-bytes", "100000"];
+        refused(expr, &more_bytes, "--max-expression-depth");
+    }
+
+    #[test]
+    fn a_ten_thousand_term_expression_is_refused_naming_the_limit() {
+        // Each `+` is one more level of the syntax tree.
+        too_big_then_too_deep(&format!("[{}]", vec!["1"; 10_000].join(" + ")));
+    }
+
+    #[test]
+    fn a_ten_thousand_member_chain_is_refused_naming_the_limit() {
+        too_big_then_too_deep(&format!("facts.data_connectors{}", ".x".repeat(10_000)));
+    }
+
+    #[test]
+    fn deep_parentheses_are_refused_and_the_deepest_admitted_run() {
+        let parens = |n: usize| format!("{}[]{}", "(".repeat(n), ")".repeat(n));
+        refused(&parens(5_000), &[], "--max-expression-depth");
+        // As deep as the default admits (128 levels: 126 parentheses, the list, the root),
+        // and as deep as the highest limit admits: compiled and evaluated, no stack overflow.
+        let (code, f) = finding(&parens(126), &[]);
+        assert_eq!((code, f["status"].as_str()), (Some(0), Some("pass")), "{f}");
+        refused(&parens(127), &[], "--max-expression-depth");
+        let (code, f) = finding(&parens(998), &["--max-expression-depth", "1000"]);
+        assert_eq!((code, f["status"].as_str()), (Some(0), Some("pass")), "{f}");
+        let calls = format!(
+            "{}1{} == '1' ? [] : []",
+            "string(".repeat(900),
+            ")".repeat(900)
+        );
+        let (code, f) = finding(&calls, &["--max-expression-depth", "1000"]);
+        assert_eq!((code, f["status"].as_str()), (Some(0), Some("pass")), "{f}");
+        let (code, _, stderr) = run(&parens(10), &["lint", "--max-expression-depth", "1001"], 30);
+        assert_eq!(code, Some(3), "{stderr}");
+    }
+
+    #[test]
+    fn nested_exists_ends_as_an_error_naming_the_cost_limit() {
+        // 200^4 = 1.6 billion steps if run to the end. `exists` may stop at its first
+        // element, so no static estimate can refuse it: the budget ends it.
+        let list = numbers(200);
+        let expr = format!(
+            "{list}.exists(a, {list}.exists(b, {list}.exists(c, {list}.exists(d, a + b + c + d < 0)))) ? [] : []"
+        );
+        let (code, _, stderr) = run(&expr, &["lint"], 30);
+        assert_eq!(code, Some(0), "{stderr}");
+        let (code, f) = finding(&expr, &["--eval-cost-limit", "2000000"]);
+        over_budget(code, &f, "2000000");
+    }
+
+    #[test]
+    fn a_doubling_string_ends_as_an_error_naming_the_cost_limit() {
+        // Each `replace` makes the text 4 times longer: 4^20 bytes if nothing stopped it.
+        // What a replacement builds is charged before it is built.
+        let expr = format!("[{{'id': 'ab'{}}}]", ".replace('a', 'aaaa')".repeat(20));
+        let (code, f) = finding(&expr, &["--eval-cost-limit", "1000000"]);
+        over_budget(code, &f, "1000000");
+        // The same through `+` inside a comprehension (doubling per level, no function).
+        let mut doubled = "['ab']".to_string();
+        for _ in 0..25 {
+            doubled = format!("[{doubled}.map(s, s + s)[0]]");
+        }
+        let (code, f) = finding(
+            &format!("{doubled}.map(s, {{'id': s}})"),
+            &["--eval-cost-limit", "1000000"],
+        );
+        over_budget(code, &f, "1000000");
+    }
+
+    #[test]
+    fn map_growth_is_refused_by_lint_or_ends_as_an_error() {
+        let list = numbers(3000);
+        // Nine million entries, and the text alone says so: refused before it runs.
+        let static_growth =
+            format!("[{list}.map(a, {list}.map(b, {{string(a): b}}))].map(m, {{'id': 'x'}})");
+        refused(
+            &static_growth,
+            &["--max-expression-bytes", "100000"],
+            "--eval-cost-limit",
+        );
+        // Behind an `exists`, which may stop early: the budget ends it at run time.
+        let hidden =
+            format!("{list}.exists(a, size({list}.map(b, {{string(a): [a, b]}})) < 0) ? [] : []");
+        let (code, f) = finding(
+            &hidden,
+            &[
+                "--max-expression-bytes",
+                "100000",
+                "--eval-cost-limit",
+                "2000000",
+            ],
+        );
+        over_budget(code, &f, "2000000");
+    }
+
+    #[test]
+    fn the_default_budget_ends_a_runaway_in_bounded_time() {
+        // The default limit, end to end (debug build: a few seconds).
+        let list = numbers(100);
+        let expr = format!(
+            "{list}.exists(a, {list}.exists(b, {list}.exists(c, {list}.exists(d, {list}.exists(e, false))))) ? [] : []"
+        );
+        let (code, f) = finding(&expr, &[]);
+        over_budget(
+            code,
+            &f,
+            &xdrguard::policy::limits::EVAL_COST_LIMIT.to_string(),
+        );
+    }
+}
