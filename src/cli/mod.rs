@@ -130,6 +130,7 @@ pub fn print_error(e: InputError) {
     .with_width(100);
     let mut out = String::new();
     for (i, d) in e.into_each().into_iter().enumerate() {
+        let d = d.visible();
         if i > 0 {
             out.push('\n');
         }

@@ -49,6 +49,25 @@ pub fn visible(text: &str, keep: Keep) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// `text` with every character a terminal would act on replaced by as many `?` as it has
+/// bytes: for source excerpts in diagnostics, whose byte offsets must stay those of the file.
+pub fn masked(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| inert(c, Keep::Lines)) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if inert(c, Keep::Lines) {
+                    "?".repeat(c.len_utf8())
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 /// JSON text (as serde_json writes it, C0 controls already escaped) with DEL, the C1
 /// controls, the line separators and the bidirectional controls escaped as `\uXXXX` too:
 /// the same strings when parsed, and no raw control character when the file is shown.
@@ -93,6 +112,14 @@ fn visible_value(v: &mut Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn masking_keeps_byte_offsets() {
+        let t = "a\u{1b}[2J\u{9b}\u{202e}b\n";
+        let m = masked(t);
+        assert_eq!(m, "a?[2J?????b\n");
+        assert_eq!(m.len(), t.len());
+    }
 
     #[test]
     fn json_keeps_its_strings_and_loses_raw_controls() {

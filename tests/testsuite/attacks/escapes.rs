@@ -67,3 +67,48 @@ async fn control_characters_from_data_are_visible_in_every_output() {
     // The facts keep the data as it was (JSON escapes it); only terminal sinks rewrite it.
     assert!(out.file("facts.json").contains("\\u001b[2J"));
 }
+
+/// The example policy as a colleague might hand it over: terminal escapes in its title
+/// (YAML's `\e`, `\a`, `\r`, `\x9b` and `\u202E` escapes; the rest stays valid).
+fn text_with_title(p: &str) -> String {
+    std::fs::read_to_string(p).unwrap().replace(
+        "title: Alerts from Defender for Cloud Apps are not filtered",
+        r#"title: "Alerts\e[2J\e]8;;https://evil.example/\aclick\e]8;;\a\r\x9b31m\u202Efiltered""#,
+    )
+}
+
+#[test]
+fn control_characters_from_a_policy_are_visible_in_explain_controls_and_diagnostics() {
+    let d = tempfile::tempdir().unwrap();
+    let policies = d.path().join("policies");
+    std::fs::create_dir(&policies).unwrap();
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/custom-policies/ACME-CON-01.yaml"
+    );
+    std::fs::write(policies.join("ACME-CON-01.yaml"), text_with_title(example)).unwrap();
+    let dir = policies.to_str().unwrap();
+    let out_dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["explain", "ACME-CON-01", "--policies", dir],
+        vec!["controls", "--policies", dir],
+    ] {
+        let mut c = super::xdrguard();
+        c.args(&args);
+        let out = super::run(c, out_dir.path(), Duration::from_secs(30));
+        out.assert_bounded(0, 30, 200).assert_clean(&[]);
+        assert!(
+            out.stdout.contains(r"Alerts\u{1b}[2J"),
+            "{args:?}: {}",
+            out.stdout
+        );
+    }
+    // A raw ESC byte in a YAML file is a syntax error; its excerpt is printed masked.
+    let raw = text_with_title(example).replace(r#""Alerts\e[2J"#, "\"Alerts\u{1b}[2J\u{9b}");
+    std::fs::write(policies.join("ACME-CON-01.yaml"), raw).unwrap();
+    let mut c = super::xdrguard();
+    c.args(["lint", dir]);
+    let out = super::run(c, out_dir.path(), Duration::from_secs(30));
+    out.assert_bounded(3, 30, 200).assert_clean(&[]);
+    assert!(out.stderr.contains("ACME-CON-01.yaml:3:"), "{}", out.stderr);
+}

@@ -65,9 +65,10 @@ async fn a_gzip_bomb_stops_at_the_response_limit_on_arm_and_log_analytics() {
     );
 }
 
-/// `collect` with Graph and Log Analytics at the fake and ARM at a raw server answering with
-/// `answer`.
-async fn arm_at(
+/// `collect` with the APIs at the fake but the one whose base URL variable is `api`, which is
+/// at a raw server answering with `answer`.
+async fn api_at(
+    api: &str,
     answer: fn(&str, &str, &str) -> Answer,
     extra: &[&str],
 ) -> (super::Outcome, RawServer) {
@@ -75,7 +76,7 @@ async fn arm_at(
     let fake = Fake::start(&Tenant::ready()).await;
     let mut cmd = super::xdrguard();
     fake.point(&mut cmd);
-    cmd.env("XDRGUARD_ARM_URL", &raw.base);
+    cmd.env(api, &raw.base);
     let (out, _dir) = launch(cmd, collect_args, extra, Duration::from_secs(90)).await;
     (out, raw)
 }
@@ -87,7 +88,12 @@ fn endless(_: &str, _: &str, _: &str) -> Answer {
 
 #[tokio::test]
 async fn an_endless_chunked_body_stops_at_the_response_limit() {
-    let (out, raw) = arm_at(endless, &["--max-response-bytes", "4MiB"]).await;
+    let (out, raw) = api_at(
+        "XDRGUARD_ARM_URL",
+        endless,
+        &["--max-response-bytes", "4MiB"],
+    )
+    .await;
     out.assert_bounded(2, 90, 300).assert_clean(SECRETS);
     for s in ["alert_rules", "tables", "workspace", "settings"] {
         assert_eq!(
@@ -97,6 +103,22 @@ async fn an_endless_chunked_body_stops_at_the_response_limit() {
         );
     }
     assert!(raw.requests() < 20, "{} requests", raw.requests());
+    // The same from Graph: the `$batch` answer itself never ends.
+    let (out, raw) = api_at(
+        "XDRGUARD_GRAPH_URL",
+        endless,
+        &["--max-response-bytes", "4MiB"],
+    )
+    .await;
+    out.assert_bounded(2, 90, 300).assert_clean(SECRETS);
+    for s in ["tenant", "licenses", "operator", "mdi_sensors"] {
+        assert_eq!(
+            out.section_code(s).as_deref(),
+            Some("ResponseTooLarge"),
+            "{s}"
+        );
+    }
+    assert_eq!(raw.requests(), 1, "one $batch, not retried");
 }
 
 /// ARM at a server whose every list page links to the next page, forever.
@@ -115,7 +137,7 @@ fn pages_forever(_: &str, target: &str, base: &str) -> Answer {
 
 #[tokio::test]
 async fn endless_paging_stops_at_the_page_limit() {
-    let (out, raw) = arm_at(pages_forever, &["--max-pages", "25"]).await;
+    let (out, raw) = api_at("XDRGUARD_ARM_URL", pages_forever, &["--max-pages", "25"]).await;
     out.assert_bounded(2, 90, 300).assert_clean(SECRETS);
     for s in ["alert_rules", "tables", "data_connectors", "settings"] {
         assert_eq!(out.section_code(s).as_deref(), Some("TooManyPages"), "{s}");
