@@ -332,12 +332,15 @@ pub fn role_assignments(
     items: &Value,
     principals: &[String],
 ) -> Result<Vec<DirectoryRoleAssignment>, CallError> {
+    // A set: both lists come from the server and may be long.
+    let principals: std::collections::HashSet<String> =
+        principals.iter().map(|p| p.to_ascii_lowercase()).collect();
     arr(items)?
         .iter()
         .filter(|a| {
             a.get("principalId")
                 .and_then(Value::as_str)
-                .is_some_and(|p| principals.iter().any(|x| x.eq_ignore_ascii_case(p)))
+                .is_some_and(|p| principals.contains(&p.to_ascii_lowercase()))
         })
         .map(|a| {
             Ok(DirectoryRoleAssignment {
@@ -416,6 +419,28 @@ pub fn mdi_not_onboarded(e: &CallError) -> bool {
 mod tests {
     use super::*;
     use crate::collect::http::ErrorCode;
+
+    #[test]
+    fn an_inner_status_beyond_u16_is_no_status_not_a_wrapped_one() {
+        use crate::collect::{auth::Tokens, cloud, http::RetryPolicy, progress::Progress};
+        let endpoints = cloud::Endpoints::new(cloud::Cloud::Public, None, None, None).unwrap();
+        let http = Http::new(
+            endpoints.clone(),
+            Tokens::fixed("0123456789abcdef0123", endpoints),
+            1,
+            RetryPolicy::default(),
+            Progress::stderr(true),
+        )
+        .unwrap();
+        // 65736 as u16 would be 200: a success made up from a hostile number.
+        for status in [json!(65736), json!(-1), json!(1e300), json!("200")] {
+            let r = json!([{"id": "0", "status": status, "body": {"value": []}}]);
+            match inner(&http, 0, r.as_array().unwrap()) {
+                Inner::Done(Err(e)) => assert_eq!(e.status, Some(0), "{status}"),
+                _ => panic!("{status} read as a success or a retry"),
+            }
+        }
+    }
 
     #[test]
     fn inner_retry_after_never_panics() {

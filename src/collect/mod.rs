@@ -381,9 +381,10 @@ fn membership_sections(
     let held = |answers: Vec<Res>| {
         let principals = principals.as_ref().map_err(Clone::clone)?;
         let mut all: Vec<crate::facts::sections::DirectoryRoleAssignment> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for a in answers {
             for item in graph::role_assignments(&a?, principals)? {
-                if !all.iter().any(|x| x.id == item.id) {
+                if seen.insert(item.id.clone()) {
                     all.push(item);
                 }
             }
