@@ -28,7 +28,7 @@ pub fn run(mut args: AuditArgs) -> Result<u8, InputError> {
     let mut c = collect_facts(&args.source, plan)?;
     // Saved first: nothing that goes wrong later may throw the collected facts away.
     if let Some(p) = &args.save_facts {
-        let text = serde_json::to_string_pretty(&c.facts).expect("facts serialise") + "\n";
+        let text = super::collect::facts_json(&c.facts);
         std::fs::write(p, text).map_err(|e| InputError::io(p, &e))?;
     }
     if let Some(code) = c.report_problems(args.source.quiet) {

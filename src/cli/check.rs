@@ -3,7 +3,8 @@
 use crate::eval;
 use crate::facts::FactsDocument;
 use crate::input::codes::InputCode;
-use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::diagnostic::InputError;
+use crate::input::limits::{self, InputKind};
 use crate::input::{kind, schema};
 use crate::model::{Profile, Severity};
 use crate::outcome::baseline::Baseline;
@@ -110,9 +111,9 @@ pub fn run(mut args: CheckArgs) -> Result<u8, InputError> {
 /// check --facts -`). Another of xdrguard's files given by mistake is named for what it is.
 fn load_facts(path: &Path) -> Result<FactsDocument, InputError> {
     let file = if path == Path::new("-") {
-        SourceFile::read_stdin(MAX_INPUT_BYTES)?
+        limits::read_stdin(InputKind::Facts)?
     } else {
-        SourceFile::read(path)?
+        limits::read(path, InputKind::Facts)?
     };
     FactsDocument::parse(file.clone())
         .map_err(|e| kind::misfiled_text(&file, schema::Kind::Facts).unwrap_or(e))

@@ -58,6 +58,8 @@ pub struct SourceArgs {
     /// Log to stderr: -v retries and failures, -vv every request
     #[arg(long, short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
+    #[command(flatten)]
+    pub limits: super::limits::CollectLimitArgs,
 }
 
 /// Any case is accepted (ARM IDs are case-insensitive) and normalised once; a subscription
@@ -96,8 +98,7 @@ pub fn run(args: CollectArgs) -> Result<u8, InputError> {
     let config = ValidConfig::load(args.config.as_deref(), &catalog)?;
     let plan = IngestionPlan::new(&catalog, &config);
     let mut c = collect_facts(&args.source, plan)?;
-    let text = serde_json::to_string_pretty(&c.facts).expect("facts serialise") + "\n";
-    write_output(args.output.as_deref(), &text)?;
+    write_output(args.output.as_deref(), &facts_json(&c.facts))?;
     if let Some(code) = c.report_problems(args.source.quiet) {
         return Ok(code);
     }
@@ -111,6 +112,13 @@ pub fn run(args: CollectArgs) -> Result<u8, InputError> {
     } else {
         super::exit::COMPLIANT
     })
+}
+
+/// The facts document as written: pretty JSON, no raw control character (see
+/// [`json_escaped`](crate::report::terminal::json_escaped)).
+pub fn facts_json(facts: &FactsDocument) -> String {
+    let text = serde_json::to_string_pretty(facts).expect("facts serialise") + "\n";
+    crate::report::terminal::json_escaped(text)
 }
 
 /// What a collection produced: the facts (always kept), what it cost, and what went wrong
@@ -188,6 +196,10 @@ impl Stats {
 /// against the facts schema (a mismatch is reported beside the facts, never instead of them).
 pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected, InputError> {
     init_logging(src.verbose);
+    Tokens::check_given_secrets(src.auth).map_err(|e| {
+        InputError::plain(CollectCode::ShortSecret, e)
+            .help("give the whole token or secret (an access token is hundreds of characters)")
+    })?;
     let endpoints = Endpoints::new(
         src.cloud,
         src.graph_url.as_deref(),
@@ -230,7 +242,8 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
             policy,
             Progress::stderr(src.quiet),
         )
-        .map_err(|e| InputError::plain(CollectCode::Http, e))?;
+        .map_err(|e| InputError::plain(CollectCode::Http, e))?
+        .with_limits(src.limits.limits());
         http.tokens().preflight().await.map_err(|e| {
             InputError::plain(CollectCode::SignIn, format!("not signed in: {e}"))
                 .help(crate::collect::auth::sign_in_help(src.auth))
@@ -270,22 +283,44 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
     })
 }
 
-/// `-v`/`-vv` logs to stderr; colour only when stderr is a terminal (and `NO_COLOR` is
-/// unset), so a redirected log holds no escape codes.
+/// `-v`/`-vv` logs to stderr, through [`LogWriter`]: no colour, since every escape in the
+/// log would have to be one of ours, and the writer makes every one visible.
 fn init_logging(verbose: u8) {
-    use std::io::IsTerminal;
     let level = match verbose {
         0 => return,
         1 => "xdrguard=info",
         _ => "xdrguard=debug",
     };
     let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
+        .with_writer(|| LogWriter)
         .with_env_filter(tracing_subscriber::EnvFilter::new(level))
         .with_target(false)
-        .with_ansi(
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-        )
+        .with_ansi(false)
         .try_init();
+}
+
+/// The log's only way to stderr. Each event (tracing writes one event per call) is scrubbed
+/// of every secret held and its control characters are made visible, newlines included, so
+/// a server's error code or a nextLink can neither leak a token nor drive the terminal.
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        use crate::report::terminal::{visible, Keep};
+        let text = String::from_utf8_lossy(buf);
+        let (line, end) = match text.strip_suffix('\n') {
+            Some(l) => (l, "\n"),
+            None => (&*text, ""),
+        };
+        let scrubbed = crate::collect::secrets::scrub(line);
+        let clean = visible(&scrubbed, Keep::OneLine);
+        let mut err = std::io::stderr().lock();
+        err.write_all(clean.as_bytes())?;
+        err.write_all(end.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }

@@ -121,13 +121,14 @@ impl Sorted {
 fn sort(files: Vec<(PathBuf, bool)>, errors: &mut Vec<InputError>) -> Sorted {
     let mut s = Sorted::default();
     for (path, named) in files {
-        let parsed = SourceFile::read(&path).and_then(|f| {
-            if path.extension().is_some_and(|x| x == "json") {
-                json::parse(f, LintCode::Schema.into(), "fix the JSON syntax")
-            } else {
-                yaml::parse(f)
-            }
-        });
+        let parsed = crate::input::limits::read(&path, crate::input::limits::InputKind::Policy)
+            .and_then(|f| {
+                if path.extension().is_some_and(|x| x == "json") {
+                    json::parse(f, LintCode::Schema.into(), "fix the JSON syntax")
+                } else {
+                    yaml::parse(f)
+                }
+            });
         let doc = match parsed {
             Ok(d) => d,
             Err(e) => {

@@ -6,6 +6,7 @@ mod collect;
 mod controls;
 mod diff;
 mod explain;
+mod limits;
 mod lint;
 mod permissions;
 mod test;
@@ -58,6 +59,8 @@ Exit codes:
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    #[command(flatten)]
+    pub input_limits: limits::InputLimitArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +133,7 @@ pub fn print_error(e: InputError) {
     .with_word_splitter(textwrap::WordSplitter::NoHyphenation);
     let mut out = String::new();
     for (i, d) in e.into_each().into_iter().enumerate() {
+        let d = d.visible();
         if i > 0 {
             out.push('\n');
         }
@@ -160,6 +164,7 @@ pub(crate) fn unknown_control<'a>(given: &str, known: impl Iterator<Item = &'a s
 }
 
 fn run(cli: Cli) -> Result<u8, InputError> {
+    cli.input_limits.apply();
     match cli.command {
         Command::Check(a) => check::run(a),
         Command::Diff(a) => diff::run(a),

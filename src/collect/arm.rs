@@ -369,16 +369,15 @@ pub fn role_assignments(items: &Value) -> Result<Vec<WorkspaceRoleAssignment>, C
     arr(items)?.iter().map(role_assignment).collect()
 }
 
-/// The role definition GUIDs of assignments, each once, in first-seen order.
+/// The role definition GUIDs of assignments, each once, in first-seen order (a set, not a
+/// scan of the list: a server may list a million assignments).
 pub fn distinct_definitions(assignments: &[WorkspaceRoleAssignment]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for a in assignments {
-        let guid = last_segment(&a.role_definition_id);
-        if !out.contains(&guid) {
-            out.push(guid);
-        }
-    }
-    out
+    let mut seen = std::collections::HashSet::new();
+    assignments
+        .iter()
+        .map(|a| last_segment(&a.role_definition_id))
+        .filter(|g| seen.insert(g.clone()))
+        .collect()
 }
 
 /// The operator's permissions: each assignment's role definition permission blocks.

@@ -72,6 +72,21 @@ impl Tokens {
         Self::with_source(source, endpoints)
     }
 
+    /// Refuse, before anything is sent, a secret given to xdrguard that is too short to be
+    /// scrubbed from its outputs: `XDRGUARD_ACCESS_TOKEN`, and `AZURE_CLIENT_SECRET` when
+    /// `method` may use it.
+    pub fn check_given_secrets(method: AuthMethod) -> Result<(), String> {
+        if let Some(t) = env(TOKEN_ENV).filter(|t| !t.trim().is_empty()) {
+            return super::secrets::check_len(TOKEN_ENV, t.trim());
+        }
+        if matches!(method, AuthMethod::Auto | AuthMethod::ClientSecret) {
+            if let Some(s) = env("AZURE_CLIENT_SECRET") {
+                super::secrets::check_len("AZURE_CLIENT_SECRET", &s)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Sign in once before any request, so that no credential at all is one clear error
     /// rather than a permission error on every section. The token is cached: no extra cost.
     pub async fn preflight(&self) -> Result<(), String> {
@@ -102,6 +117,12 @@ impl Tokens {
     }
 
     fn with_source(source: Source, endpoints: Endpoints) -> Self {
+        if let Source::Static(t) = &source {
+            super::secrets::hold(t);
+        }
+        if let Some(s) = env("AZURE_CLIENT_SECRET") {
+            super::secrets::hold(&s);
+        }
         Tokens {
             source,
             endpoints,
@@ -115,24 +136,6 @@ impl Tokens {
         self.fetches.load(Ordering::Relaxed)
     }
 
-    /// The token the static path would send, so outputs can be scrubbed of it.
-    pub(crate) fn known_secrets(&self) -> Vec<String> {
-        let mut v: Vec<String> = self
-            .cache
-            .iter()
-            .filter_map(|c| c.get().and_then(|r| r.as_ref().ok().cloned()))
-            .collect();
-        if let Source::Static(t) = &self.source {
-            v.push(t.clone());
-        }
-        if let Ok(s) = std::env::var("AZURE_CLIENT_SECRET") {
-            if !s.is_empty() {
-                v.push(s);
-            }
-        }
-        v
-    }
-
     /// The bearer token for an API; the error is a human reason without any secret.
     pub async fn get(&self, api: Api) -> Result<String, String> {
         let slot = match api {
@@ -143,11 +146,15 @@ impl Tokens {
         slot.get_or_init(|| async {
             self.fetches.fetch_add(1, Ordering::Relaxed);
             let scope = self.endpoints.scope(api);
-            match &self.source {
+            let token = match &self.source {
                 Source::Static(t) => Ok(t.clone()),
                 Source::Unavailable(e) => Err(e.clone()),
                 Source::Chain(chain, _) => fetch_from_chain(chain, &scope).await,
-            }
+            }?;
+            // A token too short to scrub is never sent: it could not be kept out of outputs.
+            super::secrets::check_len(&format!("the token for {scope}"), &token)?;
+            super::secrets::hold(&token);
+            Ok(token)
         })
         .await
         .clone()

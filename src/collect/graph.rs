@@ -144,8 +144,8 @@ async fn round(
     for (chunk, answer) in answers {
         let responses = answer
             .and_then(|b| b.ok_or_else(|| CallError::malformed("empty $batch response")))
-            .and_then(|b| match b.get("responses") {
-                Some(Value::Array(r)) => Ok(r.clone()),
+            .and_then(|mut b| match b.get_mut("responses").map(Value::take) {
+                Some(Value::Array(r)) => Ok(r),
                 _ => Err(CallError::malformed(
                     "$batch response has no `responses` array",
                 )),
@@ -172,7 +172,12 @@ fn inner(http: &Http, i: usize, responses: &[Value]) -> Inner {
             "$batch response lacks the answer to request {i}"
         ))));
     };
-    let status = r.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+    // Not `as u16`: a status of 65736 would wrap to 200.
+    let status = r
+        .get("status")
+        .and_then(Value::as_u64)
+        .and_then(|s| u16::try_from(s).ok())
+        .unwrap_or(0);
     let body = r.get("body");
     let error = || {
         let raw = body.map(|b| b.to_string()).unwrap_or_default();
@@ -221,10 +226,8 @@ fn inner_retry_after(r: &Value) -> Option<Duration> {
         .1;
     match v {
         Value::String(s) => super::http::parse_retry_after(s),
-        Value::Number(n) => n
-            .as_f64()
-            .filter(|s| *s >= 0.0)
-            .map(Duration::from_secs_f64),
+        // try_from: a huge, negative or non-finite number must not panic.
+        Value::Number(n) => n.as_f64().and_then(|s| Duration::try_from_secs_f64(s).ok()),
         _ => None,
     }
 }
@@ -329,12 +332,15 @@ pub fn role_assignments(
     items: &Value,
     principals: &[String],
 ) -> Result<Vec<DirectoryRoleAssignment>, CallError> {
+    // A set: both lists come from the server and may be long.
+    let principals: std::collections::HashSet<String> =
+        principals.iter().map(|p| p.to_ascii_lowercase()).collect();
     arr(items)?
         .iter()
         .filter(|a| {
             a.get("principalId")
                 .and_then(Value::as_str)
-                .is_some_and(|p| principals.iter().any(|x| x.eq_ignore_ascii_case(p)))
+                .is_some_and(|p| principals.contains(&p.to_ascii_lowercase()))
         })
         .map(|a| {
             Ok(DirectoryRoleAssignment {
@@ -413,6 +419,42 @@ pub fn mdi_not_onboarded(e: &CallError) -> bool {
 mod tests {
     use super::*;
     use crate::collect::http::ErrorCode;
+
+    #[test]
+    fn an_inner_status_beyond_u16_is_no_status_not_a_wrapped_one() {
+        use crate::collect::{auth::Tokens, cloud, http::RetryPolicy, progress::Progress};
+        let endpoints = cloud::Endpoints::new(cloud::Cloud::Public, None, None, None).unwrap();
+        let http = Http::new(
+            endpoints.clone(),
+            Tokens::fixed("0123456789abcdef0123", endpoints),
+            1,
+            RetryPolicy::default(),
+            Progress::stderr(true),
+        )
+        .unwrap();
+        // 65736 as u16 would be 200: a success made up from a hostile number.
+        for status in [json!(65736), json!(-1), json!(1e300), json!("200")] {
+            let r = json!([{"id": "0", "status": status, "body": {"value": []}}]);
+            match inner(&http, 0, r.as_array().unwrap()) {
+                Inner::Done(Err(e)) => assert_eq!(e.status, Some(0), "{status}"),
+                _ => panic!("{status} read as a success or a retry"),
+            }
+        }
+    }
+
+    #[test]
+    fn inner_retry_after_never_panics() {
+        let r = |v: Value| inner_retry_after(&json!({"headers": {"Retry-After": v}}));
+        assert_eq!(r(json!(2)), Some(Duration::from_secs(2)));
+        assert_eq!(r(json!("3")), Some(Duration::from_secs(3)));
+        assert_eq!(r(json!(1e300)), None);
+        assert_eq!(r(json!(-1)), None);
+        assert_eq!(r(json!(1e9)), Some(Duration::from_secs(1_000_000_000)));
+        assert_eq!(r(json!(u64::MAX)), None);
+        assert_eq!(r(json!("NaN")), None);
+        assert_eq!(r(json!("-inf")), None);
+        assert_eq!(r(json!(null)), None);
+    }
 
     #[test]
     fn encodes_odata() {

@@ -40,6 +40,45 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How much one server may make xdrguard read or send: a server that exceeds a limit makes
+/// the section an error naming the limit and its flag, never an abort or an endless run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Bytes of one response body, counted after decompression (`--max-response-bytes`).
+    pub response_bytes: u64,
+    /// Pages of one list, the first included (`--max-pages`).
+    pub pages: usize,
+    /// Items of one list over all its pages (`--max-items`).
+    pub items: usize,
+    /// Requests one answer may fan out into, e.g. one GET per role definition the operator's
+    /// assignments name (`--max-fan-out`).
+    pub fan_out: usize,
+}
+
+impl Default for Limits {
+    /// Sized for the largest tenants xdrguard supports (200 000 alert rules over a few
+    /// thousand pages; a Content Hub catalog page of tens of megabytes), with room to spare.
+    fn default() -> Self {
+        Limits {
+            response_bytes: 64 << 20,
+            pages: 10_000,
+            items: 1_000_000,
+            fan_out: 200,
+        }
+    }
+}
+
+impl Limits {
+    /// The error of a call that hit a limit: names the limit, its value and the flag.
+    pub fn exceeded(code: ErrorCode, what: String, flag: &str) -> CallError {
+        CallError::new(
+            code,
+            format!("{what}; xdrguard stopped reading (raise the limit with {flag} if this tenant really is that large)"),
+            None,
+        )
+    }
+}
+
 /// The retry budget of one request: the attempts made and the time spent waiting, against
 /// the policy. `Http::send` spends one per request; a Graph `$batch` spends one on the inner
 /// requests it sends again together, so both give up by the same rules and in the same words.
@@ -113,6 +152,14 @@ pub enum ErrorCode {
     TransportError,
     /// A nextLink pointed at another host.
     UnexpectedNextLink,
+    /// A response body exceeded [`Limits::response_bytes`].
+    ResponseTooLarge,
+    /// A list ran over [`Limits::pages`].
+    TooManyPages,
+    /// A list ran over [`Limits::items`].
+    TooManyItems,
+    /// One answer would need more than [`Limits::fan_out`] further requests.
+    FanOutTooLarge,
     /// A required table's name is not a KQL identifier.
     InvalidTableName,
     /// The operator could not be read, so neither could what they hold.
@@ -129,6 +176,17 @@ impl ErrorCode {
         matches!(
             self,
             ErrorCode::OperatorUnknown | ErrorCode::DependencyFailed
+        )
+    }
+
+    /// A limit of xdrguard's own was hit: asking again would meet it again.
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ErrorCode::ResponseTooLarge
+                | ErrorCode::TooManyPages
+                | ErrorCode::TooManyItems
+                | ErrorCode::FanOutTooLarge
         )
     }
 }
@@ -211,6 +269,7 @@ pub struct Http {
     tokens: Tokens,
     limit: Semaphore,
     policy: RetryPolicy,
+    limits: Limits,
     pub counters: Counters,
     progress: Progress,
     /// Hosts a connection could not be made to (DNS, refused), with that failure: later
@@ -239,10 +298,21 @@ impl Http {
             tokens,
             limit: Semaphore::new(concurrency.max(1)),
             policy,
+            limits: Limits::default(),
             counters: Counters::default(),
             progress,
             failed_hosts: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// These limits instead of the defaults.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub fn tokens(&self) -> &Tokens {
@@ -259,13 +329,7 @@ impl Http {
 
     /// Remove any secret we hold from a text that will be shown or stored.
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for s in self.tokens.known_secrets() {
-            if s.len() >= 8 {
-                out = out.replace(&s, "[REDACTED]");
-            }
-        }
-        out
+        super::secrets::scrub(text).into_owned()
     }
 
     /// The retry budget of one request (or of one round of `$batch` inner requests).
@@ -353,6 +417,10 @@ impl Http {
                     tracing::debug!(%method, url = %url, status = r.status, "response");
                     return Ok(r);
                 }
+                Err(e) if e.code.is_limit() => {
+                    tracing::warn!(url = %url, code = %e.code, "{}", e.message);
+                    return Err(e);
+                }
                 Err(e) if e.code == ErrorCode::ConnectionFailed => {
                     tracing::warn!(url = %url, "{}", e.message);
                     self.failed_hosts
@@ -376,7 +444,9 @@ impl Http {
         }
     }
 
-    /// One attempt: a permit of the concurrency limit, the request, the whole body.
+    /// One attempt: a permit of the concurrency limit, the request, the whole body (read as a
+    /// stream, decompressed, up to [`Limits::response_bytes`]: a gzip bomb or an endless
+    /// chunked body stops there; the attempt's timeout bounds a slow one).
     async fn send_once(
         &self,
         api: Api,
@@ -387,18 +457,32 @@ impl Http {
         self.counters.requests[idx(api)].fetch_add(1, Ordering::Relaxed);
         self.progress.request(api);
         tracing::debug!(method = %request.method(), url = %request.url(), attempt, "request");
-        let resp = self
+        let mut resp = self
             .client
             .execute(request)
             .await
             .map_err(|e| transport_error(&e))?;
         let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| transport_error(&e))?;
+        let headers = std::mem::take(resp.headers_mut());
+        let max = self.limits.response_bytes;
+        let too_large = || {
+            Limits::exceeded(
+                ErrorCode::ResponseTooLarge,
+                format!("the response body is larger than {max} bytes (after decompression)"),
+                "--max-response-bytes",
+            )
+        };
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(&e))? {
+            if (body.len() as u64).saturating_add(chunk.len() as u64) > max {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
         Ok(RawResponse {
             status,
             headers,
-            body: body.to_vec(),
+            body,
         })
     }
 
@@ -417,28 +501,29 @@ impl Http {
     /// Same, from a status and an already parsed body (a `$batch` inner response).
     pub fn error_from_parts(&self, status: u16, parsed: Option<&Value>, raw: &[u8]) -> CallError {
         let err = parsed.and_then(|v| v.get("error"));
+        // Scrubbed before anything is cut, so no part of a secret survives a cut through it.
         let code = err
             .and_then(|e| e.get("code"))
             .and_then(Value::as_str)
             .filter(|c| !c.is_empty())
-            .map(|c| ErrorCode::Api(c.to_string()))
+            .map(|c| ErrorCode::Api(cut(&self.scrub(c), MAX_CODE)))
             .unwrap_or_else(|| ErrorCode::Api(format!("HTTP{status}")));
         let message = err
             .and_then(|e| e.get("message"))
             .and_then(Value::as_str)
-            .map(str::to_string)
+            .map(|m| cut(&self.scrub(m), MAX_MESSAGE))
             .unwrap_or_else(|| {
-                let text = String::from_utf8_lossy(raw);
-                let text: String = text.chars().take(200).collect();
-                if text.trim().is_empty() {
+                let text = self.scrub(&String::from_utf8_lossy(raw));
+                let text = cut(text.trim(), 200);
+                if text.is_empty() {
                     format!("HTTP {status}")
                 } else {
-                    format!("HTTP {status}: {}", text.trim())
+                    format!("HTTP {status}: {text}")
                 }
             });
         CallError {
             code,
-            message: self.scrub(&message),
+            message,
             status: Some(status),
         }
     }
@@ -501,12 +586,19 @@ impl Http {
         let mut seen: HashSet<String> = HashSet::from([first_url.to_string()]);
         let mut items = Vec::new();
         let mut page = first;
+        let limits = self.limits;
         loop {
-            let values = page
-                .get("value")
-                .and_then(Value::as_array)
-                .ok_or_else(|| CallError::malformed("a list response has no `value` array"))?;
-            items.extend(values.iter().cloned());
+            let Some(Value::Array(values)) = page.get_mut("value").map(Value::take) else {
+                return Err(CallError::malformed("a list response has no `value` array"));
+            };
+            if items.len().saturating_add(values.len()) > limits.items {
+                return Err(Limits::exceeded(
+                    ErrorCode::TooManyItems,
+                    format!("the list has more than {} items", limits.items),
+                    "--max-items",
+                ));
+            }
+            items.extend(values);
             let Some(next) = next_link(&page) else {
                 return Ok(items);
             };
@@ -525,8 +617,28 @@ impl Http {
             if !seen.insert(next.to_string()) {
                 return Err(CallError::malformed("nextLink repeats an earlier page"));
             }
+            if seen.len() > limits.pages {
+                return Err(Limits::exceeded(
+                    ErrorCode::TooManyPages,
+                    format!("the list has more than {} pages", limits.pages),
+                    "--max-pages",
+                ));
+            }
             page = self.get_with(api, &next, headers).await?;
         }
+    }
+}
+
+/// Longest error code and message kept from a server (characters): enough for any Microsoft
+/// error, not a megabyte of a hostile one in every report.
+const MAX_CODE: usize = 120;
+const MAX_MESSAGE: usize = 2000;
+
+/// `text` cut at `max` characters, marked when cut.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod log_analytics;
 pub mod norm;
 pub mod progress;
 pub mod redact;
+pub mod secrets;
 
 use crate::facts::apis::{self, Api};
 use crate::facts::sections::{MdiSensors, OperatorSource, WorkspacePermissions};
@@ -117,24 +118,55 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
         },
         sections,
     };
+    scrub(&mut doc);
     if opts.redact {
         redact::facts(&mut doc);
     }
     doc
 }
 
+/// Every field of the facts, scrubbed of every secret held: whatever a server echoed
+/// (a display name, an error code, a nextLink in a message) never reaches a file or report.
+fn scrub(doc: &mut FactsDocument) {
+    use secrets::scrub_string;
+    let t = &mut doc.target;
+    for s in [&mut t.tenant_id, &mut t.operator, &mut t.cloud]
+        .into_iter()
+        .flatten()
+    {
+        scrub_string(s);
+    }
+    for section in doc.sections.values_mut() {
+        match section {
+            Section::Data(v) => secrets::scrub_value(v),
+            Section::Error(e) => {
+                scrub_string(&mut e.code);
+                scrub_string(&mut e.message);
+                for s in [&mut e.call, &mut e.permission, &mut e.grant]
+                    .into_iter()
+                    .flatten()
+                {
+                    scrub_string(s);
+                }
+            }
+        }
+    }
+}
+
 /// The error of a section, with the permission that would allow the read and how to grant it.
 fn section_error(name: SectionName, e: CallError, call: String, http: &Http) -> SectionError {
     let info = apis::section(name);
     let mut message = http.scrub(&e.message);
-    // Nothing was refused (no connection, no sign-in, or an answer that could not tell):
-    // no permission to grant.
-    if matches!(
-        e.code,
-        ErrorCode::ConnectionFailed
-            | ErrorCode::AuthenticationFailed
-            | ErrorCode::LicenseStateUnknown
-    ) {
+    // Nothing was refused (no connection, no sign-in, an answer that could not tell, or one
+    // over xdrguard's own limits): no permission to grant.
+    if e.code.is_limit()
+        || matches!(
+            e.code,
+            ErrorCode::ConnectionFailed
+                | ErrorCode::AuthenticationFailed
+                | ErrorCode::LicenseStateUnknown
+        )
+    {
         return SectionError {
             code: e.code.to_string(),
             message,
@@ -349,9 +381,10 @@ fn membership_sections(
     let held = |answers: Vec<Res>| {
         let principals = principals.as_ref().map_err(Clone::clone)?;
         let mut all: Vec<crate::facts::sections::DirectoryRoleAssignment> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for a in answers {
             for item in graph::role_assignments(&a?, principals)? {
-                if !all.iter().any(|x| x.id == item.id) {
+                if seen.insert(item.id.clone()) {
                     all.push(item);
                 }
             }
@@ -641,6 +674,18 @@ async fn assigned_permissions(
         Err(e) => return (Err(e), format!("GET {path}")),
     };
     let guids = arm::distinct_definitions(&assignments);
+    let max = http.limits().fan_out;
+    if guids.len() > max {
+        let e = http::Limits::exceeded(
+            ErrorCode::FanOutTooLarge,
+            format!(
+                "the operator's role assignments name {} distinct role definitions, more than the {max} xdrguard reads one by one",
+                guids.len()
+            ),
+            "--max-fan-out",
+        );
+        return (Err(e), format!("GET {path}"));
+    }
     let defs = join_all(
         guids
             .iter()

@@ -30,11 +30,19 @@ pub fn int(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => n
             .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            // Only whole numbers an f64 holds exactly: `as` would saturate 1e300 to i64::MAX.
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() <= MAX_EXACT)
+                    .map(|f| f as i64)
+            }),
         Value::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
 }
+
+/// The largest integer every smaller one of which an f64 holds exactly (2^53).
+const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// A list of strings; other items are skipped.
 pub fn strings(v: Option<&Value>) -> Vec<String> {
@@ -68,6 +76,9 @@ mod tests {
         assert_eq!(int(&json!("42")), Some(42));
         assert_eq!(int(&json!(2.0)), Some(2));
         assert_eq!(int(&json!("x")), None);
+        assert_eq!(int(&json!(1e300)), None);
+        assert_eq!(int(&json!(-1e300)), None);
+        assert_eq!(int(&json!(2.5)), None);
         assert_eq!(
             last_segment("/providers/Microsoft.Authorization/roleDefinitions/ABC"),
             "abc"

@@ -9,7 +9,8 @@ pub mod sections;
 pub use sections::{SectionData, SectionName};
 
 use crate::input::codes::FactsCode;
-use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::limits::InputKind;
 use crate::input::load::{self, Codes, Input, Shape, Syntax};
 use crate::input::schema::{Kind as SchemaKind, Violation};
 use crate::input::yaml::Document;
@@ -242,7 +243,7 @@ pub fn is_guid(s: &str) -> bool {
 impl FactsDocument {
     /// Read and validate a facts document; any problem is an `InputError` naming line and column.
     pub fn load(path: &Path) -> Result<Self, InputError> {
-        load::file(path, MAX_INPUT_BYTES, load::no_checks)
+        load::file(path, InputKind::Facts, load::no_checks)
     }
 
     pub fn parse(file: SourceFile) -> Result<Self, InputError> {

@@ -113,6 +113,8 @@ pub enum CollectCode {
     Runtime,
     /// No credential could sign in.
     SignIn,
+    /// A token or secret too short to scrub from outputs.
+    ShortSecret,
     Url,
 }
 
@@ -179,7 +181,7 @@ mod tests {
     #[test]
     fn texts_are_the_published_ones() {
         let published =
-            "collect::http collect::internal collect::runtime collect::sign_in collect::url \
+            "collect::http collect::internal collect::runtime collect::short_secret collect::sign_in collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
             input::output_dir input::too_large input::wrong_kind input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \

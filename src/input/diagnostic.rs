@@ -117,10 +117,13 @@ const EXCERPT_CONTEXT: usize = 160;
 /// [`EXCERPT_CONTEXT`] bytes each side so a one-line (minified) file of megabytes does not
 /// flood the terminal. Offsets stay those of the whole file, so miette's line and column
 /// numbers stay right.
+///
+/// Control characters of the window are masked (`?`, byte for byte) as it is cut: the file
+/// may be hostile, and miette prints the window to the terminal.
 #[derive(Debug, Clone)]
 pub struct Excerpt {
     name: String,
-    text: Arc<str>,
+    window: Arc<str>,
     start: usize,
     end: usize,
     /// 0-based line and byte column of `start` in the file, as miette counts them.
@@ -144,7 +147,7 @@ impl Excerpt {
         let before = &text[..start];
         Excerpt {
             name: file.path.clone(),
-            text: file.text.clone(),
+            window: crate::report::terminal::masked(&text[start..end]).into(),
             start,
             end,
             line: before.matches('\n').count(),
@@ -154,7 +157,7 @@ impl Excerpt {
 
     /// The text shown.
     pub fn text(&self) -> &str {
-        &self.text[self.start..self.end]
+        &self.window
     }
 }
 
@@ -209,7 +212,8 @@ fn floor_char_boundary(s: &str, i: usize) -> usize {
     i
 }
 
-/// Largest input file xdrguard reads (policies, facts, config, exceptions, reports).
+/// The limit of [`SourceFile::read`]; every input of a kind is read with its own limit
+/// instead (`crate::input::limits`).
 pub const MAX_INPUT_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Byte range of a node in its source file.
@@ -302,6 +306,19 @@ impl InputError {
     }
 
     /// What to do about it (an empty text shows none).
+    /// This error with the control characters of its message, label and help made visible
+    /// (they may quote a hostile file), for printing to a terminal.
+    pub fn visible(mut self) -> Self {
+        use crate::report::terminal::{visible, Keep};
+        for text in [&mut self.message, &mut self.label] {
+            *text = visible(text, Keep::Lines).into_owned();
+        }
+        if let Some(h) = &mut self.help {
+            *h = visible(h, Keep::Lines).into_owned();
+        }
+        self
+    }
+
     pub fn help(mut self, help: impl Into<String>) -> Self {
         let help = help.into();
         self.help = (!help.is_empty()).then_some(help);

@@ -9,6 +9,7 @@
 use crate::input::diagnostic::{InputError, SourceFile};
 use crate::input::json;
 use crate::input::kind;
+use crate::input::limits::{self, InputKind};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::{self, pointer_segment, Document};
 use serde::de::DeserializeOwned;
@@ -115,13 +116,14 @@ pub fn no_checks<T>(_: &Document, value: T) -> Result<T, Vec<InputError>> {
     Ok(value)
 }
 
-/// Read the file at `path` (at most `max_bytes`) and load it as a `T`, then `check` it.
+/// Read the file at `path` (at most the limit of its `kind`) and load it as a `T`, then
+/// `check` it.
 pub fn file<T: Input, U>(
     path: &Path,
-    max_bytes: u64,
+    kind: InputKind,
     check: impl FnOnce(&Document, T) -> Result<U, Vec<InputError>>,
 ) -> Result<U, InputError> {
-    let file = SourceFile::read_at_most(path, max_bytes)?;
+    let file = limits::read(path, kind)?;
     source(file, check).map(|(_, u)| u).map_err(merged)
 }
 
@@ -257,9 +259,11 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("c.yaml");
         std::fs::write(&p, "controls: {}\n").unwrap();
-        let e = file(&p, 4, no_checks::<Controls>).unwrap_err();
+        limits::set(InputKind::Content, 4);
+        let e = file(&p, InputKind::Content, no_checks::<Controls>).unwrap_err();
         assert_eq!(e.code, "xdrguard::input::too_large");
         assert!(e.message.contains("at most 4 bytes"), "{}", e.message);
-        assert!(file(&p, 64, no_checks::<Controls>).is_ok());
+        assert!(e.help.unwrap().contains("--max-content-bytes"));
+        assert!(file(&p, InputKind::Config, no_checks::<Controls>).is_ok());
     }
 }

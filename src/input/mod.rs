@@ -6,6 +6,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod json;
 pub mod kind;
+pub mod limits;
 pub mod load;
 pub mod schema;
 pub mod yaml;

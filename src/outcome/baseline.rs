@@ -7,7 +7,8 @@ use super::fingerprint::Fingerprint;
 use super::Report;
 use crate::facts::Target;
 use crate::input::codes::ReportCode;
-use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::diagnostic::InputError;
+use crate::input::limits::InputKind;
 use crate::input::load::{self, Codes, Input, Shape, Syntax};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
@@ -82,7 +83,7 @@ impl Input for Report {
 
 /// Read a JSON report written by xdrguard (`--format json` or `--report json=…`).
 pub fn load_report(path: &Path) -> Result<Report, InputError> {
-    load::file(path, MAX_INPUT_BYTES, load::no_checks)
+    load::file(path, InputKind::Report, load::no_checks)
 }
 
 /// The failures of a baseline report, by fingerprint.

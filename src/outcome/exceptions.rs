@@ -7,7 +7,8 @@
 
 use crate::facts::Target;
 use crate::input::codes::ExceptionsCode;
-use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::diagnostic::InputError;
+use crate::input::limits::InputKind;
 use crate::input::load::{self, Codes, Input};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::Document;
@@ -124,7 +125,7 @@ impl Input for RawFile {
 impl Exceptions {
     /// Read and check an exceptions file against its schema and the catalog.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Exceptions, InputError> {
-        load::file(path, MAX_INPUT_BYTES, |doc, raw| {
+        load::file(path, InputKind::Exceptions, |doc, raw| {
             Self::check(doc, raw, catalog)
         })
     }

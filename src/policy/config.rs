@@ -1,7 +1,8 @@
 //! The user's configuration: per-control severity, params and on/off, keyed by control ID.
 
 use crate::input::codes::ConfigCode;
-use crate::input::diagnostic::{InputError, MAX_INPUT_BYTES};
+use crate::input::diagnostic::InputError;
+use crate::input::limits::InputKind;
 use crate::input::load::{self, Codes, Input};
 use crate::input::schema::{self, Violation};
 use crate::input::yaml::{pointer_segment, Document};
@@ -48,7 +49,7 @@ impl Config {
     /// Read a config file and check it against the catalog: unknown IDs, unknown params,
     /// wrongly typed values and overrides of shared params are errors at their YAML node.
     pub fn load(path: &Path, catalog: &Catalog) -> Result<Config, InputError> {
-        load::file(path, MAX_INPUT_BYTES, |doc, config: Config| {
+        load::file(path, InputKind::Config, |doc, config: Config| {
             let errors = config.check(doc, catalog);
             if errors.is_empty() {
                 Ok(config)

@@ -78,7 +78,7 @@ pub fn load_catalog(dirs: &[PathBuf], builtin: bool) -> Result<Catalog, InputErr
         match policy_files(d) {
             Ok(files) => {
                 for f in files {
-                    match SourceFile::read(&f) {
+                    match crate::input::limits::read(&f, crate::input::limits::InputKind::Policy) {
                         Ok(s) => user.push(s),
                         Err(e) => errors.push(e),
                     }

@@ -33,6 +33,9 @@ fn environment() -> &'static Environment<'static> {
         env.set_fuel(Some(FUEL));
         env.add_filter("sh", |v: Value| quote_filter(Shell::Sh, &v));
         env.add_filter("ps", |v: Value| quote_filter(Shell::PowerShell, &v));
+        env.add_filter("kql", |v: &str| {
+            quote::kql_entity(v).map_err(|e| Error::new(ErrorKind::InvalidOperation, e))
+        });
         env
     })
 }
@@ -214,9 +217,14 @@ mod tests {
             .unwrap(),
             r#"az --name '/x/$(touch /tmp/x)'\''"|;`' --days '30' 'true'"#
         );
+        let ps_ctx = json!({"id": "/x/$(touch /tmp/x)';`"});
         assert_eq!(
-            render("Remove-X -Id {{ id | ps }}", &ctx).unwrap(),
-            r#"Remove-X -Id '/x/$(touch /tmp/x)''"|;`'"#
+            render("Remove-X -Id {{ id | ps }}", &ps_ctx).unwrap(),
+            r#"Remove-X -Id '/x/$(touch /tmp/x)'';`'"#
+        );
+        assert!(
+            render("az rest --url {{ id | ps }}", &ctx).is_err(),
+            "`|` and `\"` would be parsed again by cmd.exe for az.cmd"
         );
         assert_eq!(
             render("{{ ('https://h' ~ id) | sh }}", &json!({"id": "/a b"})).unwrap(),

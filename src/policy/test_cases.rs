@@ -7,7 +7,8 @@
 
 use crate::facts::FactsDocument;
 use crate::input::codes::TestCode;
-use crate::input::diagnostic::{InputError, SourceFile, MAX_INPUT_BYTES};
+use crate::input::diagnostic::{InputError, SourceFile};
+use crate::input::limits::{self, InputKind};
 use crate::input::load::{self, Codes, Input};
 use crate::input::schema;
 use crate::input::yaml::Document;
@@ -112,7 +113,7 @@ pub fn run_dir(
     }
     let sources = files
         .iter()
-        .map(|p| SourceFile::read_at_most(p, MAX_INPUT_BYTES))
+        .map(|p| limits::read(p, InputKind::PolicyTest))
         .collect::<Result<Vec<_>, _>>()?;
     run_sources(
         catalog,

@@ -32,7 +32,9 @@ pub fn render(rows: &[Row], format: ListFormat) -> String {
                     })
                 })
                 .collect();
-            serde_json::to_string_pretty(&items).expect("serialises") + "\n"
+            super::terminal::json_escaped(
+                serde_json::to_string_pretty(&items).expect("serialises") + "\n",
+            )
         }
         ListFormat::Table => {
             let mut t = Table::new();
@@ -59,10 +61,11 @@ pub fn render(rows: &[Row], format: ListFormat) -> String {
                 ]);
             }
             let disabled = rows.iter().filter(|r| !r.enabled).count();
-            match disabled {
+            let text = match disabled {
                 0 => format!("{t}\n{} controls\n", rows.len()),
                 n => format!("{t}\n{} controls, {n} disabled by the config\n", rows.len()),
-            }
+            };
+            super::terminal::visible(&text, super::terminal::Keep::Lines).into_owned()
         }
     }
 }

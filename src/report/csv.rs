@@ -74,7 +74,12 @@ pub fn render(report: &Report) -> String {
         .from_writer(Vec::new());
     w.write_record(HEADER).expect("write to memory");
     for f in &report.results {
-        let cells: Vec<String> = row(f).iter().map(|c| neutralise(c)).collect();
+        // Control characters from data are made visible (a CSV is also read with `cat`); the
+        // record terminator is the format's own CRLF.
+        let cells: Vec<String> = row(f)
+            .iter()
+            .map(|c| neutralise(&super::terminal::visible(c, super::terminal::Keep::Lines)))
+            .collect();
         w.write_record(&cells).expect("write to memory");
     }
     let bytes = w.into_inner().expect("flush to memory");

@@ -20,9 +20,13 @@ pub enum DriftFormat {
 
 pub fn render(drift: &Drift, format: DriftFormat) -> String {
     match format {
-        DriftFormat::Table => table(drift),
-        DriftFormat::Markdown => markdown(drift),
-        DriftFormat::Json => json(drift),
+        DriftFormat::Table => {
+            super::terminal::visible(&table(drift), super::terminal::Keep::Lines).into_owned()
+        }
+        DriftFormat::Markdown => {
+            super::terminal::visible(&markdown(drift), super::terminal::Keep::Lines).into_owned()
+        }
+        DriftFormat::Json => super::terminal::json_escaped(json(drift)),
     }
 }
 

@@ -20,7 +20,13 @@ pub struct Explained<'a> {
     pub params: &'a Map<String, Value>,
 }
 
+/// The text, every control character from the policy or its params made visible.
 pub fn render(e: &Explained) -> String {
+    let o = text(e);
+    super::terminal::visible(&o, super::terminal::Keep::Lines).into_owned()
+}
+
+fn text(e: &Explained) -> String {
     let mut o = String::new();
     header(&mut o, e);
     let p = &e.control.policy;

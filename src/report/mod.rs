@@ -14,6 +14,7 @@ pub mod permissions;
 
 pub mod sarif;
 pub mod table;
+pub mod terminal;
 
 use crate::outcome::Report;
 
@@ -38,14 +39,20 @@ pub enum Format {
 
 /// Render `report` as `format`; `to_stdout` (not a file) lets the table follow the terminal
 /// and `COLUMNS`.
+///
+/// No format carries a raw control character from data: the table and CSV make them visible
+/// per value, JSON and SARIF escape them, and the text formats (which write none of their
+/// own) make them visible in the whole text.
 pub fn render(report: &Report, format: Format, to_stdout: bool) -> String {
+    use terminal::{json_escaped, visible, Keep};
+    let text = |s: String| visible(&s, Keep::Lines).into_owned();
     match format {
         Format::Table => table::render(report, table::Style::detect(to_stdout)),
-        Format::Json => json::render(report),
-        Format::Sarif => sarif::render(report),
-        Format::Junit => junit::render(report),
-        Format::Markdown => markdown::render(report),
-        Format::Html => html::render(report),
+        Format::Json => json_escaped(json::render(report)),
+        Format::Sarif => json_escaped(sarif::render(report)),
+        Format::Junit => text(junit::render(report)),
+        Format::Markdown => text(markdown::render(report)),
+        Format::Html => text(html::render(report)),
         Format::Csv => csv::render(report),
     }
 }

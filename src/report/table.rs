@@ -76,7 +76,29 @@ fn one_line(text: &str, max: usize) -> String {
     cut
 }
 
+/// The report as text. Every string from the facts, the policies or the exceptions is made
+/// [`visible`](super::terminal::visible) first: the table's own colours are the only escapes
+/// it writes.
 pub fn render(report: &Report, style: Style) -> String {
+    use super::terminal::{visible, visible_report, Keep};
+    match visible_report(report) {
+        Some(clean) => text(&clean, style),
+        // Cannot happen (a report reads back what it writes); if it did, no colour, all clean.
+        None => visible(
+            &text(
+                report,
+                Style {
+                    color: false,
+                    ..style
+                },
+            ),
+            Keep::Lines,
+        )
+        .into_owned(),
+    }
+}
+
+fn text(report: &Report, style: Style) -> String {
     let mut out = header(report);
     out.push('\n');
     out.push_str(&results_table(report, style));

@@ -143,11 +143,12 @@ fn deeply_nested_input() {
 }
 
 #[test]
-fn fifty_megabyte_facts_file() {
+fn facts_file_over_the_limit() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("big.json");
     let f = std::fs::File::create(&p).unwrap();
-    f.set_len(50 * 1024 * 1024).unwrap();
+    // Over the 256 MiB facts limit (sparse: nothing is written).
+    f.set_len(300 * 1024 * 1024).unwrap();
     let err = expect_bad_input(&["check", "--facts", p.to_str().unwrap()]);
     assert!(err.contains("at most"), "{err}");
 }

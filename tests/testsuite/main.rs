@@ -1,6 +1,7 @@
 //! xdrguard's integration tests: one binary (the crate graph is linked once), one module per
 //! area. Shared helpers are `common` and the fake Microsoft server `fake_microsoft`.
 
+mod attacks;
 mod bad_input;
 mod catalog;
 mod check;

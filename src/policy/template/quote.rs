@@ -45,7 +45,8 @@ impl Shell {
 
     /// Quote `value` as one literal word, or say why it cannot be.
     pub fn quote(self, value: &str) -> Result<String, Refused> {
-        if let Some(c) = value.chars().find(|&c| unquotable(c)) {
+        let refused = |c: char| unquotable(c) || (self == Shell::PowerShell && cmd_special(c));
+        if let Some(c) = value.chars().find(|&c| refused(c)) {
             return Err(Refused { shell: self, c });
         }
         let mut out = String::with_capacity(value.len() + 2);
@@ -63,6 +64,27 @@ impl Shell {
         out.push('\'');
         Ok(out)
     }
+}
+
+/// A table name as a KQL entity name inside a query a command carries (`{{ t | kql }}`).
+///
+/// A plain identifier (letter or `_`, then letters, digits, `_`) is written as it is; any other
+/// name a table can have ("letters, digits, underscores (_), spaces, dots (.), and dashes (-)",
+/// learn.microsoft.com/kusto/query/schema-entities/entity-names) is bracket-quoted
+/// `['…']`. Anything else could end the quote or the query, and is refused.
+pub fn kql_entity(name: &str) -> Result<String, String> {
+    let plain = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if plain {
+        return Ok(name.to_string());
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '_' | ' ' | '.' | '-');
+    if name.is_empty() || !name.chars().all(allowed) {
+        return Err(
+            "`kql` refused a value that is not a KQL entity name (letters, digits, _, space, . and - only), so the command is not shown".into(),
+        );
+    }
+    Ok(format!("['{name}']"))
 }
 
 /// The characters PowerShell's tokenizer takes as a single quote (`'` and the "smart" quotes
@@ -92,6 +114,16 @@ fn unquotable(c: char) -> bool {
         )
 }
 
+/// What `cmd.exe` interprets again in the arguments of a `.cmd` script run from PowerShell:
+/// on Windows `az` is `az.cmd`, and "Windows native command invoked from PowerShell will be
+/// parsed by Command Prompt again" (Azure/azure-cli doc/quoting-issues-with-powershell.md), so
+/// `&`, `|`, `<`, `>` and `^` act as cmd operators even inside PowerShell's single quotes, `%`
+/// expands variables and `"` changes where cmd sees quoting. No PowerShell quoting survives
+/// that second parse for every PowerShell version, so such values are refused.
+fn cmd_special(c: char) -> bool {
+    matches!(c, '&' | '|' | '<' | '>' | '^' | '%' | '"')
+}
+
 /// A value the filter would not quote, and why (without the value itself: it is hostile).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refused {
@@ -108,6 +140,12 @@ impl fmt::Display for Refused {
             '\u{1b}' => "ESC",
             c if c.is_control() => "a control character",
             '\u{2028}' | '\u{2029}' => "a Unicode line separator",
+            c if cmd_special(c) => {
+                return write!(
+                    f,
+                    "`ps` refused a value containing `{c}`: on Windows `az` is az.cmd, whose arguments cmd.exe parses again after PowerShell, so the command is not shown"
+                )
+            }
             _ => "a bidirectional-text control",
         };
         let shell = match self.shell {
@@ -151,13 +189,32 @@ mod tests {
     fn ps_doubles_every_single_quote_kind() {
         assert_eq!(ps("plain"), "'plain'");
         assert_eq!(ps("it's"), "'it''s'");
-        assert_eq!(ps("$(calc) `n \"x\" | y; z"), "'$(calc) `n \"x\" | y; z'");
+        assert_eq!(ps("$(calc) `n; z"), "'$(calc) `n; z'");
         assert_eq!(
             ps("a\u{2018}b\u{2019}c\u{201A}d\u{201B}e"),
             "'a\u{2018}\u{2018}b\u{2019}\u{2019}c\u{201A}\u{201A}d\u{201B}\u{201B}e'"
         );
-        // Double quotes of any kind are literal inside a single-quoted string.
+        // Smart double quotes are literal inside a single-quoted string (and cmd.exe's are only ").
         assert_eq!(ps("\u{201C}x\u{201D}"), "'\u{201C}x\u{201D}'");
+    }
+
+    #[test]
+    fn kql_entity_names_are_plain_bracketed_or_refused() {
+        assert_eq!(kql_entity("SecurityAlert").unwrap(), "SecurityAlert");
+        assert_eq!(kql_entity("My Table-1.x").unwrap(), "['My Table-1.x']");
+        for bad in ["", "T | invoke x()", "T']", "a;b", "T\nx", "a\"b"] {
+            assert!(kql_entity(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn ps_refuses_what_cmd_exe_parses_again() {
+        for bad in ["a&calc", "a|b", "<x", "x>y", "a^b", "%PATH%", "\"x\""] {
+            let e = Shell::PowerShell.quote(bad).unwrap_err().to_string();
+            assert!(e.contains("az.cmd"), "{e}");
+        }
+        // POSIX sh has no second parse: the same values are quoted.
+        assert_eq!(sh("a&calc|b"), "'a&calc|b'");
     }
 
     #[test]

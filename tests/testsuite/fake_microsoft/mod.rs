@@ -30,12 +30,17 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// Answer this late (a slow or hanging server).
     pub delay: Option<Duration>,
+    /// Headers of a `$batch` inner answer given as JSON other than strings (a hostile server's
+    /// `"Retry-After": 1e300`); Graph itself sends strings.
+    pub batch_headers: Vec<(String, Value)>,
 }
 
 #[derive(Debug, Clone)]
 pub enum Body {
     Json(Value),
     Raw(String),
+    /// Bytes as they are (e.g. gzip-encoded, with a `Content-Encoding` header).
+    Bytes(Vec<u8>),
     Empty,
 }
 
@@ -46,6 +51,7 @@ impl Reply {
             body: Body::Json(v),
             headers: vec![],
             delay: None,
+            batch_headers: vec![],
         }
     }
     pub fn ok(v: Value) -> Self {
@@ -57,6 +63,7 @@ impl Reply {
             body: Body::Raw(text.into()),
             headers: vec![],
             delay: None,
+            batch_headers: vec![],
         }
     }
     pub fn empty(status: u16) -> Self {
@@ -65,11 +72,22 @@ impl Reply {
             body: Body::Empty,
             headers: vec![],
             delay: None,
+            batch_headers: vec![],
         }
     }
     /// An error in the `{"error":{"code","message"}}` shape all three APIs use.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
         Self::json(status, json!({"error": {"code": code, "message": message}}))
+    }
+    /// Raw bytes with extra headers (a hostile server's gzip bomb).
+    pub fn bytes(status: u16, body: Vec<u8>, headers: &[(&str, &str)]) -> Self {
+        let mut r = Self::empty(status);
+        r.body = Body::Bytes(body);
+        r.headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        r
     }
     /// This answer, `d` late.
     pub fn after(mut self, d: Duration) -> Self {
@@ -137,6 +155,15 @@ struct State {
     directory: Mutex<Option<Directory>>,
     strict_advanced_queries: Mutex<bool>,
 }
+
+/// Variables a test's child must not inherit: Azure credentials, and a log filter.
+pub const FOREIGN_ENV: &[&str] = &[
+    "AZURE_TENANT_ID",
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "RUST_LOG",
+];
 
 /// The running fake.
 pub struct Fake {
@@ -294,11 +321,13 @@ impl Responder {
             let headers: serde_json::Map<String, Value> =
                 std::iter::once(("Content-Type".to_string(), json!("application/json")))
                     .chain(reply.headers.iter().map(|(h, v)| (h.clone(), json!(v))))
+                    .chain(reply.batch_headers.iter().cloned())
                     .collect();
             let body = match &reply.body {
                 Body::Json(v) => v.clone(),
                 // Graph wraps a non-JSON inner body as a string.
                 Body::Raw(s) => Value::String(s.clone()),
+                Body::Bytes(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
                 Body::Empty => Value::Null,
             };
             responses
@@ -436,6 +465,7 @@ fn to_template(r: &Reply) -> ResponseTemplate {
     match &r.body {
         Body::Json(v) => t.set_body_raw(serde_json::to_vec(v).unwrap(), "application/json"),
         Body::Raw(s) => t.set_body_raw(s.clone().into_bytes(), "application/json"),
+        Body::Bytes(b) => t.set_body_raw(b.clone(), "application/json"),
         Body::Empty => t,
     }
 }
@@ -464,19 +494,23 @@ impl Fake {
             .env("XDRGUARD_ARM_URL", self.uri())
             .env("XDRGUARD_LOG_ANALYTICS_URL", self.uri())
             .env("NO_COLOR", "1");
-        for v in [
-            "AZURE_TENANT_ID",
-            "AZURE_CLIENT_ID",
-            "AZURE_CLIENT_SECRET",
-            "AZURE_FEDERATED_TOKEN_FILE",
-            "RUST_LOG",
-        ] {
+        for v in FOREIGN_ENV {
             c.env_remove(v);
         }
     }
 
     pub fn uri(&self) -> String {
         self.server.uri()
+    }
+
+    /// Answer `method path` with `replies` from now on (for answers that name the fake's own
+    /// address, e.g. a nextLink, known only once it runs).
+    pub fn set_route(&self, method: &str, path: &str, replies: Vec<Reply>) {
+        self.state
+            .routes
+            .lock()
+            .unwrap()
+            .insert(route_key(&key_of(method, path)), (replies, 0));
     }
 
     /// Add latency to every answer (the benchmark's 50 ms round trip).

@@ -956,7 +956,7 @@ fn setting(kind: &str, properties: Value) -> Value {
     })
 }
 
-fn role_assignment(name: &str, principal: &str, role: &str, scope: &str) -> Value {
+pub fn role_assignment(name: &str, principal: &str, role: &str, scope: &str) -> Value {
     let mut a =
         fixture_items("authorization/RoleAssignments_ListForScope.2022-04-01.json")[0].clone();
     a["id"] = json!(format!(
