@@ -1,6 +1,7 @@
 //! The JSON report (`schemas/report.schema.json`): the machine-readable source for
 //! baselines, drift and dashboards.
 
+use super::terminal::VisibleJson;
 use crate::outcome::Report;
 use std::io::Write;
 
@@ -11,10 +12,17 @@ pub fn render(report: &Report) -> String {
 }
 
 /// Stream the report (pretty, with a final newline) to `out` through a buffer, so a large
-/// report is never held in memory a second time as one string.
+/// report is never held in memory a second time as one string; strings are escaped as
+/// [`VisibleJson`] does (no raw control character in the file).
 pub fn write(report: &Report, out: impl Write) -> std::io::Result<()> {
+    use serde::Serialize;
     let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
-    serde_json::to_writer_pretty(&mut out, report)?;
+    let formatter = VisibleJson(serde_json::ser::PrettyFormatter::new());
+    report
+        .serialize(&mut serde_json::Serializer::with_formatter(
+            &mut out, formatter,
+        ))
+        .map_err(std::io::Error::other)?;
     out.write_all(b"\n")?;
     out.flush()
 }

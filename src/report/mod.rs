@@ -48,7 +48,7 @@ pub fn render(report: &Report, format: Format, to_stdout: bool) -> String {
     let text = |s: String| visible(&s, Keep::Lines).into_owned();
     match format {
         Format::Table => table::render(report, table::Style::detect(to_stdout)),
-        Format::Json => json_escaped(json::render(report)),
+        Format::Json => json::render(report),
         Format::Sarif => json_escaped(sarif::render(report)),
         Format::Junit => text(junit::render(report)),
         Format::Markdown => text(markdown::render(report)),

@@ -88,6 +88,61 @@ pub fn json_escaped(text: String) -> String {
     out
 }
 
+/// serde_json's pretty layout, with every string fragment escaped as [`json_escaped`] does,
+/// so a report streamed to a file holds no raw control character either.
+pub struct VisibleJson<'a>(pub serde_json::ser::PrettyFormatter<'a>);
+
+impl serde_json::ser::Formatter for VisibleJson<'_> {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|&(_, c)| inert(c, Keep::Lines)) {
+            w.write_all(&rest.as_bytes()[..at])?;
+            write!(w, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        w.write_all(rest.as_bytes())
+    }
+    fn begin_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_array(w)
+    }
+    fn end_array<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object(w)
+    }
+    fn end_object<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        first: bool,
+    ) -> std::io::Result<()> {
+        self.0.begin_object_key(w, first)
+    }
+    fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.0.end_object_value(w)
+    }
+}
+
 /// A copy of `report` whose every string is [`visible`], for renderers that add escapes of
 /// their own (the table's colours) and so cannot clean their output afterwards.
 pub fn visible_report(report: &Report) -> Option<Report> {
@@ -127,6 +182,15 @@ mod tests {
         let text = json_escaped(serde_json::to_string_pretty(&v).unwrap());
         assert!(!text.chars().any(|c| c.is_control() && c != '\n'), "{text}");
         assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+        // Streamed through the formatter: the same bytes as escaping the whole text.
+        let mut streamed = Vec::new();
+        let f = VisibleJson(serde_json::ser::PrettyFormatter::new());
+        serde::Serialize::serialize(
+            &v,
+            &mut serde_json::Serializer::with_formatter(&mut streamed, f),
+        )
+        .unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), text);
     }
 
     #[test]
