@@ -35,6 +35,9 @@ pub struct SectionInfo {
     pub permission: &'static str,
     /// How to grant it.
     pub grant: &'static str,
+    /// The facts schema version that added the section: a document of an older version lacks
+    /// it because that xdrguard did not collect it, not because a read failed.
+    pub since_schema: u32,
 }
 
 const GRAPH_GRANT: &str = "Entra admin center > App registrations > (the audit app) > API permissions > Add a permission > Microsoft Graph > Application permissions, then Grant admin consent; for a user, consent to the delegated permission";
@@ -48,6 +51,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Licenses,
@@ -56,6 +60,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Operator,
@@ -64,6 +69,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "User.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::OperatorGroups,
@@ -72,6 +78,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "GroupMember.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::DirectoryRoleAssignments,
@@ -80,6 +87,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "RoleManagement.Read.Directory",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::DirectoryRoleEligibilities,
@@ -88,6 +96,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "RoleEligibilitySchedule.Read.Directory",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::MdiSensors,
@@ -96,6 +105,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "SecurityIdentitiesSensors.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::MdiHealthIssues,
@@ -104,6 +114,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "SecurityIdentitiesHealth.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Subscription,
@@ -112,6 +123,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-12-01",
         permission: "Reader on the subscription (or any role at or below it that includes Microsoft.Resources/subscriptions/read)",
         grant: "az role assignment create --assignee <audit identity object id> --role Reader --scope /subscriptions/<sub>",
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Workspace,
@@ -120,6 +132,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-02-01",
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Tables,
@@ -128,6 +141,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-02-01",
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::SentinelOnboarding,
@@ -136,6 +150,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::DataConnectors,
@@ -144,6 +159,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::AlertRules,
@@ -152,6 +168,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::ContentPackages,
@@ -160,6 +177,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::ContentCatalog,
@@ -168,6 +186,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Settings,
@@ -176,6 +195,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::ConnectorRequirements,
@@ -184,6 +204,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::WorkspacePermissions,
@@ -192,6 +213,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-04-01",
         permission: "Reader on the workspace (Microsoft.Authorization/*/read)",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::WorkspaceRoleAssignments,
@@ -200,6 +222,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-04-01",
         permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read)",
         grant: ARM_READER,
+        since_schema: 1,
     },
     SectionInfo {
         name: SectionName::Ingestion,
@@ -208,6 +231,43 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1",
         permission: "Log Analytics Reader (or Microsoft Sentinel Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+    },
+    SectionInfo {
+        name: SectionName::AutomationRules,
+        api: Api::Arm,
+        call: "GET {si}/automationRules",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace (Microsoft.SecurityInsights/*/read)",
+        grant: ARM_READER,
+        since_schema: 2,
+    },
+    SectionInfo {
+        name: SectionName::DefenderServicePrincipals,
+        api: Api::Graph,
+        call: "GET /v1.0/servicePrincipals(appId='{Microsoft Threat Protection | WindowsDefenderATP app id}')?$select=id,appId,displayName",
+        api_version: "v1.0",
+        permission: "Application.Read.All",
+        grant: GRAPH_GRANT,
+        since_schema: 2,
+    },
+    SectionInfo {
+        name: SectionName::OperatorAzureRoles,
+        api: Api::Arm,
+        call: "derived from workspace_role_assignments, operator and operator_groups (no call of its own)",
+        api_version: "2022-04-01",
+        permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read) and the operator's Graph reads",
+        grant: ARM_READER,
+        since_schema: 2,
+    },
+    SectionInfo {
+        name: SectionName::DefenderPortal,
+        api: Api::Arm,
+        call: "derived from defender_service_principals, workspace_role_assignments and alert_rules (no call of its own; overridable with --config defender_portal)",
+        api_version: "2022-04-01",
+        permission: "Application.Read.All (Graph) and Reader on the workspace",
+        grant: ARM_READER,
+        since_schema: 2,
     },
 ];
 

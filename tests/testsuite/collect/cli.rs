@@ -316,7 +316,7 @@ async fn collect_then_check_equals_audit() {
     .await
     .unwrap();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("collected 21 sections"), "{}", r.stderr);
+    assert!(r.stderr.contains("collected 25 sections"), "{}", r.stderr);
     let mut check = Command::cargo_bin("xdrguard").unwrap();
     let out = check
         .args([
