@@ -347,68 +347,81 @@ pub fn decide(
         },
         ids: app_roles.iter().map(|a| a.id.clone()).collect(),
     }];
-    if app_roles.is_empty() {
-        return DefenderPortal {
-            onboarded: Some(false),
-            decided_by: DecidedBy {
-                source: DecisionSource::Evidence,
-                reason: format!("not onboarded: onboarding assigns Microsoft Sentinel Contributor to the Microsoft Threat Protection and WindowsDefenderATP apps in the subscription, and no such assignment exists at or above the workspace. {CAVEAT}"),
-                evidence,
-            },
-        };
-    }
-    let rules = match rules {
-        Ok(r) => r,
-        Err(why) => return unknown(
-            format!(
-                "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but {why}."
-            ),
-            evidence,
-        ),
+    let enabled = |k: &str| -> Vec<&AlertRule> {
+        rules
+            .as_ref()
+            .map(|r| {
+                r.iter()
+                    .filter(|r| r.kind.eq_ignore_ascii_case(k) && r.enabled)
+                    .collect()
+            })
+            .unwrap_or_default()
     };
-    let kind = |r: &&AlertRule, k: &str| r.kind.eq_ignore_ascii_case(k);
-    let fusion_on: Vec<&AlertRule> = rules
-        .iter()
-        .filter(|r| kind(r, "Fusion") && r.enabled)
-        .collect();
-    let creation_on: Vec<&AlertRule> = rules
-        .iter()
-        .filter(|r| kind(r, "MicrosoftSecurityIncidentCreation") && r.enabled)
-        .collect();
+    let (fusion_on, creation_on) = (
+        enabled("Fusion"),
+        enabled("MicrosoftSecurityIncidentCreation"),
+    );
+    let readable = rules.as_ref().err().cloned();
     evidence.push(signal(
         "fusion_rule_disabled",
         &fusion_on,
-        "the Fusion rule is disabled or absent (onboarding disables it)",
-        "the Fusion rule is enabled",
+        readable.as_deref(),
+        [
+            "the Fusion rule is disabled or absent (onboarding disables it)",
+            "the Fusion rule is enabled",
+        ],
     ));
     evidence.push(signal(
         "incident_creation_rules_deactivated",
         &creation_on,
-        "no Microsoft incident creation rule is enabled (onboarding deactivates them)",
-        "Microsoft incident creation rule(s) are enabled",
+        readable.as_deref(),
+        [
+            "no Microsoft incident creation rule is enabled (onboarding deactivates them)",
+            "Microsoft incident creation rule(s) are enabled",
+        ],
     ));
-    if fusion_on.is_empty() && creation_on.is_empty() {
-        return DefenderPortal {
-            onboarded: Some(true),
-            decided_by: DecidedBy {
-                source: DecisionSource::Evidence,
-                reason: format!("onboarded: the Defender apps hold Microsoft Sentinel Contributor, the Fusion rule is off and no Microsoft incident creation rule is enabled. {CAVEAT}"),
-                evidence,
-            },
-        };
+    let decided = |onboarded, reason: &str| DefenderPortal {
+        onboarded,
+        decided_by: DecidedBy {
+            source: DecisionSource::Evidence,
+            reason: format!("{reason} {CAVEAT}"),
+            evidence: evidence.clone(),
+        },
+    };
+    if app_roles.is_empty() {
+        return decided(Some(false), "not onboarded: onboarding assigns Microsoft Sentinel Contributor to the Microsoft Threat Protection and WindowsDefenderATP apps in the subscription, and no such assignment exists at or above the workspace.");
     }
-    unknown(
-        "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but an enabled Fusion or Microsoft incident creation rule says this workspace was not onboarded (another workspace of the subscription may be); set `defender_portal` in --config.".into(),
-        evidence,
-    )
+    if let Some(why) = readable {
+        return decided(
+            None,
+            &format!(
+                "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but {why}."
+            ),
+        );
+    }
+    if fusion_on.is_empty() && creation_on.is_empty() {
+        return decided(Some(true), "onboarded: the Defender apps hold Microsoft Sentinel Contributor, the Fusion rule is off and no Microsoft incident creation rule is enabled.");
+    }
+    decided(None, "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but an enabled Fusion or Microsoft incident creation rule says this workspace was not onboarded (another workspace of the subscription may be); set `defender_portal` in --config.")
 }
 
-/// A rule signal: observed when no offending rule is enabled.
-fn signal(name: &str, on: &[&AlertRule], yes: &str, no: &str) -> PortalSignal {
+/// A rule signal: observed when no offending rule is enabled; unknown when the rules could
+/// not be read (`unreadable` says why).
+fn signal(
+    name: &str,
+    on: &[&AlertRule],
+    unreadable: Option<&str>,
+    [yes, no]: [&str; 2],
+) -> PortalSignal {
+    let (observed, detail) = match unreadable {
+        Some(why) => (None, why.to_string()),
+        None if on.is_empty() => (Some(true), yes.to_string()),
+        None => (Some(false), no.to_string()),
+    };
     PortalSignal {
         signal: name.into(),
-        observed: Some(on.is_empty()),
-        detail: if on.is_empty() { yes.into() } else { no.into() },
+        observed,
+        detail,
         ids: on.iter().map(|r| r.id.clone()).collect(),
     }
 }

@@ -16,6 +16,8 @@ use std::sync::Arc;
 
 pub use crate::model::Profile;
 
+pub mod portal;
+
 /// Evaluate every control of the catalog over the facts.
 pub fn evaluate(
     catalog: &Catalog,
@@ -23,7 +25,8 @@ pub fn evaluate(
     facts: &FactsDocument,
     profile: Profile,
 ) -> Vec<Finding> {
-    let run = Run::new(facts, profile);
+    let facts = portal::with_config(facts, config.defender_portal);
+    let run = Run::new(&facts, profile);
     let mut blockers = Blockers::default();
     catalog
         .controls
@@ -137,6 +140,9 @@ fn evaluate_one(
         f.blocked_by = root;
         return f;
     }
+    if let Some(reason) = not_collected(run.facts, &control.policy.reads) {
+        return skipped(f, reason);
+    }
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
         let tctx = template_context(&run.target, &eff.params, &[]);
@@ -155,7 +161,11 @@ fn evaluate_one(
                 .unwrap_or_else(|| "not applicable with the current params".into());
             skipped(f, format!("not applicable: {msg}"))
         }
-        Ok(Ran::Evaluated { evidence, notes }) => {
+        Ok(Ran::Evaluated {
+            evidence,
+            mut notes,
+        }) => {
+            notes.extend(optional_notes(run.facts, &control.policy.optional_reads));
             let tctx = template_context(&run.target, &eff.params, &evidence);
             concluded(f, control, &tctx, evidence, notes)
         }
@@ -220,6 +230,38 @@ fn skipped(mut f: Finding, reason: String) -> Finding {
     f
 }
 
+/// A section `reads` lists that the document lacks because the xdrguard that wrote it did
+/// not collect it yet (older schema): saved facts keep their exit code, the control says to
+/// collect again. Missing from a document of the current schema, it is an `error` as ever.
+fn not_collected(facts: &FactsDocument, reads: &[SectionName]) -> Option<String> {
+    let old: Vec<&str> = reads
+        .iter()
+        .filter(|n| {
+            !facts.sections.contains_key(n)
+                && apis::section(**n).since_schema > facts.schema_version
+        })
+        .map(|n| n.as_str())
+        .collect();
+    (!old.is_empty()).then(|| {
+        format!(
+            "not collected: these facts (schema {}) were written by an xdrguard without section `{}`; re-run `xdrguard collect`",
+            facts.schema_version,
+            old.join("`, `")
+        )
+    })
+}
+
+/// Optional sections that could not be read: left out of `facts`, said in the notes.
+fn optional_notes(facts: &FactsDocument, optional: &[SectionName]) -> Vec<String> {
+    optional
+        .iter()
+        .filter_map(|n| match facts.sections.get(n) {
+            Some(Section::Error(e)) => Some(format!("{}; evaluated without it", e.describe(n))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Fail closed: why each section in `reads` that could not be read is missing, with the
 /// API and permission that collect it.
 fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<String> {
@@ -257,10 +299,11 @@ fn cannot_read(mut f: Finding, control: &Control, tctx: &Value, unreadable: &[St
 fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Context<'r, 'static> {
     let mut scope = run.root.new_inner_scope();
     scope.add_variable_from_value("params", params_to_cel(control, &eff.params));
-    let readable: HashMap<::cel::objects::Key, CelValue> = control
-        .policy
+    let p = &control.policy;
+    let readable: HashMap<::cel::objects::Key, CelValue> = p
         .reads
         .iter()
+        .chain(&p.optional_reads)
         .filter_map(|r| {
             run.sections.get(r.as_str()).map(|v| {
                 (

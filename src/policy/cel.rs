@@ -1,5 +1,5 @@
-//! The CEL environment policies are written in: the standard library, the strings
-//! extension, and a few functions the controls need (wildcard actions, versions).
+//! The CEL environment policies are written in: the standard library, the strings and
+//! lists extensions, and a few functions the controls need (wildcard actions, versions).
 
 use cel::objects::{Key, Map};
 use cel::{Context, Env, ExecutionError, Program, Value};
@@ -25,6 +25,8 @@ fn env() -> Arc<Env> {
         let mut env = Env::stdlib();
         env.add_extension(cel::extensions::strings)
             .expect("strings extension registers");
+        env.add_extension(cel::extensions::lists)
+            .expect("lists extension registers");
         Arc::new(env)
     })
     .clone()

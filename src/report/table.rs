@@ -90,6 +90,9 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     out.push('\n');
     out.push_str(&verdict_line(report, style.width));
+    if let Some(d) = &report.defender_portal {
+        out.push_str(&wrap(&d.line(), style.width, "", "  "));
+    }
     out
 }
 
