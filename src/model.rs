@@ -116,14 +116,19 @@ pub struct PortalDecision {
 }
 
 impl PortalDecision {
-    /// One line: "Defender portal: not onboarded (evidence: …)".
-    pub fn line(&self) -> String {
+    /// "not onboarded (evidence: …)": the answer and how it was reached.
+    pub fn summary(&self) -> String {
         let state = match self.onboarded {
             Some(true) => "onboarded",
             Some(false) => "not onboarded",
             None => "undetermined",
         };
-        format!("Defender portal: {state} ({}: {})", self.source, self.reason)
+        format!("{state} ({}: {})", self.source, self.reason)
+    }
+
+    /// One line: "Defender portal: not onboarded (evidence: …)".
+    pub fn line(&self) -> String {
+        format!("Defender portal: {}", self.summary())
     }
 }
 

@@ -322,9 +322,7 @@ pub fn decide(
     };
     let (sps, assignments) = match (sps, assignments) {
         (Ok(s), Ok(a)) => (s, a),
-        (Err(why), _) | (_, Err(why)) => {
-            return unknown(format!("undetermined: {why}."), Vec::new())
-        }
+        (Err(why), _) | (_, Err(why)) => return unknown(format!("{why}."), Vec::new()),
     };
     let app_roles: Vec<&WorkspaceRoleAssignment> = assignments
         .iter()
@@ -389,20 +387,18 @@ pub fn decide(
         },
     };
     if app_roles.is_empty() {
-        return decided(Some(false), "not onboarded: onboarding assigns Microsoft Sentinel Contributor to the Microsoft Threat Protection and WindowsDefenderATP apps in the subscription, and no such assignment exists at or above the workspace.");
+        return decided(Some(false), "onboarding assigns Microsoft Sentinel Contributor to the Microsoft Threat Protection and WindowsDefenderATP apps in the subscription, and no such assignment exists at or above the workspace.");
     }
     if let Some(why) = readable {
         return decided(
             None,
-            &format!(
-                "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but {why}."
-            ),
+            &format!("the Defender apps hold Microsoft Sentinel Contributor, but {why}."),
         );
     }
     if fusion_on.is_empty() && creation_on.is_empty() {
-        return decided(Some(true), "onboarded: the Defender apps hold Microsoft Sentinel Contributor, the Fusion rule is off and no Microsoft incident creation rule is enabled.");
+        return decided(Some(true), "the Defender apps hold Microsoft Sentinel Contributor, the Fusion rule is off and no Microsoft incident creation rule is enabled.");
     }
-    decided(None, "undetermined: the Defender apps hold Microsoft Sentinel Contributor, but an enabled Fusion or Microsoft incident creation rule says this workspace was not onboarded (another workspace of the subscription may be); set `defender_portal` in --config.")
+    decided(None, "the Defender apps hold Microsoft Sentinel Contributor, but an enabled Fusion or Microsoft incident creation rule says this workspace was not onboarded (another workspace of the subscription may be); set `defender_portal` in --config.")
 }
 
 /// A rule signal: observed when no offending rule is enabled; unknown when the rules could

@@ -281,7 +281,11 @@ fn portal_decision(facts: &FactsDocument) -> Option<crate::model::PortalDecision
             let source = serde_json::to_value(d.decided_by.source).ok()?;
             Some(decision(d.onboarded, source.as_str()?, d.decided_by.reason))
         }
-        Section::Error(e) => Some(decision(None, "error", e.describe(SectionName::DefenderPortal))),
+        Section::Error(e) => Some(decision(
+            None,
+            "error",
+            e.describe(SectionName::DefenderPortal),
+        )),
     }
 }
 

@@ -78,6 +78,15 @@ fn one_line(text: &str, max: usize) -> String {
 
 pub fn render(report: &Report, style: Style) -> String {
     let mut out = header(report);
+    // How onboarding to the Defender portal was decided: a sentence, so wrapped.
+    if let Some(d) = &report.defender_portal {
+        out.push_str(&wrap(
+            &format!("Portal:    {}", d.summary()),
+            style.width,
+            "",
+            "           ",
+        ));
+    }
     out.push('\n');
     out.push_str(&results_table(report, style));
     out.push('\n');
@@ -90,9 +99,6 @@ pub fn render(report: &Report, style: Style) -> String {
     }
     out.push('\n');
     out.push_str(&verdict_line(report, style.width));
-    if let Some(d) = &report.defender_portal {
-        out.push_str(&wrap(&d.line(), style.width, "", "  "));
-    }
     out
 }
 
