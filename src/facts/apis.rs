@@ -38,6 +38,9 @@ pub struct SectionInfo {
     /// The facts schema version that added the section: a document of an older version lacks
     /// it because that xdrguard did not collect it, not because a read failed.
     pub since_schema: u32,
+    /// The sections a derived section is computed from (no call of its own; `permissions`
+    /// lists what those need); empty for a section read from an API.
+    pub derived_from: &'static [SectionName],
 }
 
 const GRAPH_GRANT: &str = "Entra admin center > App registrations > (the audit app) > API permissions > Add a permission > Microsoft Graph > Application permissions, then Grant admin consent; for a user, consent to the delegated permission";
@@ -52,6 +55,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Licenses,
@@ -61,6 +65,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Operator,
@@ -70,6 +75,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "User.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::OperatorGroups,
@@ -79,6 +85,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "GroupMember.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DirectoryRoleAssignments,
@@ -88,6 +95,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "RoleManagement.Read.Directory",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DirectoryRoleEligibilities,
@@ -97,6 +105,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "RoleEligibilitySchedule.Read.Directory",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::MdiSensors,
@@ -106,6 +115,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "SecurityIdentitiesSensors.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::MdiHealthIssues,
@@ -115,6 +125,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "SecurityIdentitiesHealth.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Subscription,
@@ -124,6 +135,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Reader on the subscription (or any role at or below it that includes Microsoft.Resources/subscriptions/read)",
         grant: "az role assignment create --assignee <audit identity object id> --role Reader --scope /subscriptions/<sub>",
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Workspace,
@@ -133,6 +145,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Tables,
@@ -142,6 +155,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::SentinelOnboarding,
@@ -151,6 +165,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DataConnectors,
@@ -160,6 +175,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::AlertRules,
@@ -169,6 +185,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ContentPackages,
@@ -178,6 +195,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ContentCatalog,
@@ -187,6 +205,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Settings,
@@ -196,6 +215,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ConnectorRequirements,
@@ -205,6 +225,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::WorkspacePermissions,
@@ -214,6 +235,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Reader on the workspace (Microsoft.Authorization/*/read)",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::WorkspaceRoleAssignments,
@@ -223,6 +245,7 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read)",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Ingestion,
@@ -232,15 +255,17 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Log Analytics Reader (or Microsoft Sentinel Reader) on the workspace",
         grant: ARM_READER,
         since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::AutomationRules,
         api: Api::Arm,
         call: "GET {si}/automationRules",
         api_version: "2025-12-01",
-        permission: "Microsoft Sentinel Reader on the workspace (Microsoft.SecurityInsights/*/read)",
+        permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
         since_schema: 2,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DefenderServicePrincipals,
@@ -250,24 +275,35 @@ pub const SECTIONS: &[SectionInfo] = &[
         permission: "Application.Read.All",
         grant: GRAPH_GRANT,
         since_schema: 2,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::OperatorAzureRoles,
         api: Api::Arm,
         call: "derived from workspace_role_assignments, operator and operator_groups (no call of its own)",
         api_version: "2022-04-01",
-        permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read) and the operator's Graph reads",
+        permission: "what its inputs need: Reader on the workspace (Microsoft.Authorization/roleAssignments/read), User.Read.All, GroupMember.Read.All",
         grant: ARM_READER,
         since_schema: 2,
+        derived_from: &[
+            SectionName::Operator,
+            SectionName::OperatorGroups,
+            SectionName::WorkspaceRoleAssignments,
+        ],
     },
     SectionInfo {
         name: SectionName::DefenderPortal,
         api: Api::Arm,
         call: "derived from defender_service_principals, workspace_role_assignments and alert_rules (no call of its own; overridable with --config defender_portal)",
         api_version: "2022-04-01",
-        permission: "Application.Read.All (Graph) and Reader on the workspace",
+        permission: "what its inputs need: Application.Read.All, Reader on the workspace (Microsoft.Authorization/roleAssignments/read), Microsoft Sentinel Reader",
         grant: ARM_READER,
         since_schema: 2,
+        derived_from: &[
+            SectionName::DefenderServicePrincipals,
+            SectionName::WorkspaceRoleAssignments,
+            SectionName::AlertRules,
+        ],
     },
 ];
 
