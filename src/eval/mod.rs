@@ -151,7 +151,9 @@ fn evaluate_one(
     let scope = cel_scope(run, control, eff);
     match run_expressions(control, &scope) {
         Ok(Ran::NotApplicable) => {
-            let tctx = template_context(&run.target, &eff.params, &[]);
+            let mut tctx = template_context(&run.target, &eff.params, &[]);
+            // Why it does not apply may rest on the facts (e.g. how onboarding was decided).
+            tctx["facts"] = readable_json(run.facts, control);
             let msg = control
                 .policy
                 .messages
@@ -320,6 +322,17 @@ fn cel_scope<'r>(run: &'r Run, control: &Control, eff: &Effective) -> ::cel::Con
         }),
     );
     scope
+}
+
+/// The sections a control reads (and the optional ones) that were read, as JSON.
+fn readable_json(facts: &FactsDocument, control: &Control) -> Value {
+    let p = &control.policy;
+    p.reads
+        .iter()
+        .chain(&p.optional_reads)
+        .filter_map(|n| facts.data(*n).map(|v| (n.to_string(), v.clone())))
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 /// What the expressions of a control found.

@@ -96,10 +96,12 @@ fn an_onboarded_workspace_is_never_a_false_critical_fail() {
     for id in ["XDR-CON-01", "XDR-CON-02", "XDR-USX-01", "XDR-USX-03"] {
         assert_eq!(status(&r, id), "skipped", "{id}");
     }
-    assert!(result(&r, "XDR-USX-01")["reason"]
-        .as_str()
-        .unwrap()
-        .contains("already onboarded"));
+    let usx01 = result(&r, "XDR-USX-01")["reason"].as_str().unwrap();
+    assert!(usx01.contains("already onboarded"), "{usx01}");
+    assert!(
+        usx01.contains("the Defender apps hold Microsoft Sentinel Contributor"),
+        "says how onboarding was decided: {usx01}"
+    );
     assert!(result(&r, "XDR-CON-01")["reason"]
         .as_str()
         .unwrap()
