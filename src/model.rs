@@ -62,6 +62,10 @@ pub enum Stage {
     Prerequisite,
     Connector,
     Verification,
+    /// Moving the workspace into the Microsoft Defender portal.
+    #[serde(rename = "defender-portal")]
+    #[strum(serialize = "defender-portal")]
+    DefenderPortal,
 }
 
 impl Stage {
@@ -78,6 +82,9 @@ impl Stage {
 pub enum Profile {
     /// The prerequisite stage: what stops us from connecting today?
     PreOnboarding,
+    /// The prerequisite and defender-portal stages: what stops us from moving into the
+    /// Defender portal, and what will break when we do?
+    DefenderPortal,
     /// All stages.
     #[default]
     Full,
@@ -90,8 +97,38 @@ impl Profile {
     pub fn includes(self, stage: Stage) -> bool {
         match self {
             Profile::PreOnboarding => stage == Stage::Prerequisite,
+            Profile::DefenderPortal => {
+                matches!(stage, Stage::Prerequisite | Stage::DefenderPortal)
+            }
             Profile::Full => true,
         }
+    }
+}
+
+/// How "is the workspace onboarded to the Defender portal?" was answered: every report says it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PortalDecision {
+    /// `null` when it could not be told.
+    pub onboarded: Option<bool>,
+    /// `evidence`, `config`, or `error` (the section could not be read).
+    pub source: String,
+    pub reason: String,
+}
+
+impl PortalDecision {
+    /// "not onboarded (evidence: …)": the answer and how it was reached.
+    pub fn summary(&self) -> String {
+        let state = match self.onboarded {
+            Some(true) => "onboarded",
+            Some(false) => "not onboarded",
+            None => "undetermined",
+        };
+        format!("{state} ({}: {})", self.source, self.reason)
+    }
+
+    /// One line: "Defender portal: not onboarded (evidence: …)".
+    pub fn line(&self) -> String {
+        format!("Defender portal: {}", self.summary())
     }
 }
 

@@ -200,6 +200,7 @@ pub fn evaluate_and_report(
     facts: &FactsDocument,
 ) -> Result<u8, InputError> {
     let now = now()?;
+    let facts = &eval::portal::with_config(facts, inputs.config.defender_portal);
     let findings = eval::evaluate(&inputs.catalog, &inputs.config, facts, args.profile);
     let report = Report::new(findings, facts, args.profile, &inputs.gate, now);
     if args.output.is_some() || !args.quiet {

@@ -28,6 +28,7 @@ pub enum StageArg {
     Prerequisite,
     Connector,
     Verification,
+    DefenderPortal,
 }
 
 impl From<StageArg> for Stage {
@@ -36,6 +37,7 @@ impl From<StageArg> for Stage {
             StageArg::Prerequisite => Stage::Prerequisite,
             StageArg::Connector => Stage::Connector,
             StageArg::Verification => Stage::Verification,
+            StageArg::DefenderPortal => Stage::DefenderPortal,
         }
     }
 }

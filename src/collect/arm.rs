@@ -82,6 +82,13 @@ impl Paths {
             version(SectionName::AlertRules)
         )
     }
+    pub fn automation_rules(&self) -> String {
+        format!(
+            "{}/automationRules?api-version={}",
+            self.si,
+            version(SectionName::AutomationRules)
+        )
+    }
     pub fn content_packages(&self) -> String {
         format!(
             "{}/contentPackages?api-version={}",
@@ -236,6 +243,7 @@ pub fn alert_rules(items: &Value) -> Result<Vec<AlertRule>, CallError> {
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
                 product_filter: ptr_str(r, "/properties/productFilter"),
+                create_incident: super::portal::create_incident(r),
             })
         })
         .collect()
@@ -362,6 +370,8 @@ pub fn role_assignment(a: &Value) -> Result<WorkspaceRoleAssignment, CallError> 
         role_definition_id: prop("roleDefinitionId")?,
         role_name: None,
         scope: prop("scope")?,
+        condition: ptr_str(a, "/properties/condition"),
+        condition_version: ptr_str(a, "/properties/conditionVersion"),
     })
 }
 

@@ -10,10 +10,12 @@
 pub mod arm;
 pub mod auth;
 pub mod cloud;
+mod derived;
 pub mod graph;
 pub mod http;
 pub mod log_analytics;
 pub mod norm;
+pub mod portal;
 pub mod progress;
 pub mod redact;
 pub mod secrets;
@@ -105,6 +107,7 @@ pub async fn collect(http: &Http, opts: &Options) -> FactsDocument {
         };
         sections.insert(g.name, section);
     }
+    derived::add(&mut sections);
     let mut doc = FactsDocument {
         schema_version: crate::facts::SCHEMA_VERSION,
         collected_at: chrono::Utc::now(),
@@ -242,6 +245,11 @@ async fn graph_sections(
             .iter()
             .map(|r| GraphGet::list(role_path(ROLE_ELIGIBILITIES, r))),
     );
+    gets.extend(
+        portal::DEFENDER_APPS
+            .iter()
+            .map(|(app, _)| GraphGet::one(portal::service_principal_path(app))),
+    );
     let mut r = graph::batch(http, &gets).await.into_iter();
     let mut next = || {
         r.next()
@@ -295,6 +303,13 @@ async fn graph_sections(
         groups,
         [assignments, eligibilities],
         &groups_path,
+    ));
+    let apps: Vec<Res> = portal::DEFENDER_APPS.iter().map(|_| next()).collect();
+    out.push(got(
+        SectionName::DefenderServicePrincipals,
+        portal::defender_service_principals(apps),
+        SectionData::DefenderServicePrincipals,
+        batched_call(&portal::service_principal_path("{app id}")),
     ));
     out
 }
@@ -444,7 +459,7 @@ fn operator_unknown(e: &CallError) -> CallError {
 /// ARM lists that depend on nothing but the workspace.
 async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
     type Norm = fn(&Value) -> Result<SectionData, CallError>;
-    let lists: [(SectionName, String, Norm); 8] = [
+    let lists: [(SectionName, String, Norm); 9] = [
         (SectionName::Tables, p.tables(), |v| {
             arm::tables(v).map(SectionData::Tables)
         }),
@@ -458,6 +473,9 @@ async fn arm_lists(http: &Http, p: &arm::Paths) -> Vec<Got> {
         }),
         (SectionName::AlertRules, p.alert_rules(), |v| {
             arm::alert_rules(v).map(SectionData::AlertRules)
+        }),
+        (SectionName::AutomationRules, p.automation_rules(), |v| {
+            portal::automation_rules(v).map(SectionData::AutomationRules)
         }),
         (SectionName::ContentPackages, p.content_packages(), |v| {
             arm::content_packages(v).map(SectionData::ContentPackages)

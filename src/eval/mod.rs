@@ -18,6 +18,8 @@ use std::collections::HashMap;
 
 pub use crate::model::Profile;
 
+pub mod portal;
+
 /// Evaluate every control of the catalog over the facts.
 pub fn evaluate(
     catalog: &Catalog,
@@ -25,7 +27,8 @@ pub fn evaluate(
     facts: &FactsDocument,
     profile: Profile,
 ) -> Vec<Finding> {
-    let run = Run::new(facts, catalog, profile);
+    let facts = portal::with_config(facts, config.defender_portal);
+    let run = Run::new(&facts, catalog, profile);
     // Every control evaluated as if unblocked, in parallel; then, in catalog order, a control
     // whose dependency failed gets its `skipped` finding instead. Same findings, same order
     // as one control after the other (a blocked control's expressions ran for nothing).
@@ -223,6 +226,9 @@ fn evaluate_one(
         f.blocked_by = failed_root;
         return f;
     }
+    if let Some(reason) = not_collected(run.facts, &control.policy.reads) {
+        return skipped(f, reason);
+    }
     let unreadable = unreadable_sections(run.facts, &control.policy.reads);
     if !unreadable.is_empty() {
         let tctx = template_context(&run.target, &eff.params, &[]);
@@ -231,7 +237,11 @@ fn evaluate_one(
     let scope = cel_scope(run, root, control, eff);
     match run_expressions(control, &scope) {
         Ok(Ran::NotApplicable) => {
-            let tctx = template_context(&run.target, &eff.params, &[]);
+            // Why it does not apply may rest on the facts (e.g. how onboarding was decided).
+            let tctx = minijinja::context! {
+                facts => minijinja::Value::from(minijinja::value::Serde(readable_json(run.facts, control))),
+                ..template_context(&run.target, &eff.params, &[])
+            };
             let msg = control
                 .policy
                 .messages
@@ -241,7 +251,11 @@ fn evaluate_one(
                 .unwrap_or_else(|| "not applicable with the current params".into());
             skipped(f, format!("not applicable: {msg}"))
         }
-        Ok(Ran::Evaluated { evidence, notes }) => {
+        Ok(Ran::Evaluated {
+            evidence,
+            mut notes,
+        }) => {
+            notes.extend(optional_notes(run.facts, &control.policy.optional_reads));
             let tctx = template_context(&run.target, &eff.params, &evidence);
             concluded(f, run, control, &tctx, evidence, notes)
         }
@@ -306,6 +320,38 @@ fn skipped(mut f: Finding, reason: String) -> Finding {
     f
 }
 
+/// A section `reads` lists that the document lacks because the xdrguard that wrote it did
+/// not collect it yet (older schema): saved facts keep their exit code, the control says to
+/// collect again. Missing from a document of the current schema, it is an `error` as ever.
+fn not_collected(facts: &FactsDocument, reads: &[SectionName]) -> Option<String> {
+    let old: Vec<&str> = reads
+        .iter()
+        .filter(|n| {
+            !facts.sections.contains_key(n)
+                && apis::section(**n).since_schema > facts.schema_version
+        })
+        .map(|n| n.as_str())
+        .collect();
+    (!old.is_empty()).then(|| {
+        format!(
+            "not collected: these facts (schema {}) were written by an xdrguard without section `{}`; re-run `xdrguard collect`",
+            facts.schema_version,
+            old.join("`, `")
+        )
+    })
+}
+
+/// Optional sections that could not be read: left out of `facts`, said in the notes.
+fn optional_notes(facts: &FactsDocument, optional: &[SectionName]) -> Vec<String> {
+    optional
+        .iter()
+        .filter_map(|n| match facts.sections.get(n) {
+            Some(Section::Error(e)) => Some(format!("{}; evaluated without it", e.describe(n))),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Fail closed: why each section in `reads` that could not be read is missing, with the
 /// API and permission that collect it.
 fn unreadable_sections(facts: &FactsDocument, reads: &[SectionName]) -> Vec<String> {
@@ -355,13 +401,25 @@ fn cel_scope<'r>(
 ) -> ::cel::Context<'r, 'r> {
     let mut scope = root.new_inner_scope();
     scope.add_variable_as_val("params", params_to_cel(control, &eff.params));
-    let readable = cel::map(control.policy.reads.iter().filter_map(|r| {
+    let p = &control.policy;
+    let readable = cel::map(p.reads.iter().chain(&p.optional_reads).filter_map(|r| {
         run.sections
             .get(r.as_str())
             .map(|v| (CelMapKey::from(r.as_str()), v.clone()))
     }));
     scope.add_variable_as_val("facts", Box::new(readable));
     scope
+}
+
+/// The sections a control reads (and the optional ones) that were read, as JSON.
+fn readable_json(facts: &FactsDocument, control: &Control) -> Value {
+    let p = &control.policy;
+    p.reads
+        .iter()
+        .chain(&p.optional_reads)
+        .filter_map(|n| facts.data(*n).map(|v| (n.to_string(), v.clone())))
+        .collect::<Map<String, Value>>()
+        .into()
 }
 
 /// What the expressions of a control found.

@@ -35,6 +35,12 @@ pub struct SectionInfo {
     pub permission: &'static str,
     /// How to grant it.
     pub grant: &'static str,
+    /// The facts schema version that added the section: a document of an older version lacks
+    /// it because that xdrguard did not collect it, not because a read failed.
+    pub since_schema: u32,
+    /// The sections a derived section is computed from (no call of its own; `permissions`
+    /// lists what those need); empty for a section read from an API.
+    pub derived_from: &'static [SectionName],
 }
 
 const GRAPH_GRANT: &str = "Entra admin center > App registrations > (the audit app) > API permissions > Add a permission > Microsoft Graph > Application permissions, then Grant admin consent; for a user, consent to the delegated permission";
@@ -48,6 +54,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Licenses,
@@ -56,6 +64,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "Organization.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Operator,
@@ -64,6 +74,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "User.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::OperatorGroups,
@@ -72,6 +84,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "GroupMember.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DirectoryRoleAssignments,
@@ -80,6 +94,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "RoleManagement.Read.Directory",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DirectoryRoleEligibilities,
@@ -88,6 +104,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "RoleEligibilitySchedule.Read.Directory",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::MdiSensors,
@@ -96,6 +114,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "SecurityIdentitiesSensors.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::MdiHealthIssues,
@@ -104,6 +124,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1.0",
         permission: "SecurityIdentitiesHealth.Read.All",
         grant: GRAPH_GRANT,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Subscription,
@@ -112,6 +134,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-12-01",
         permission: "Reader on the subscription (or any role at or below it that includes Microsoft.Resources/subscriptions/read)",
         grant: "az role assignment create --assignee <audit identity object id> --role Reader --scope /subscriptions/<sub>",
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Workspace,
@@ -120,6 +144,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-02-01",
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Tables,
@@ -128,6 +154,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-02-01",
         permission: "Microsoft Sentinel Reader (or Log Analytics Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::SentinelOnboarding,
@@ -136,6 +164,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::DataConnectors,
@@ -144,6 +174,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::AlertRules,
@@ -152,6 +184,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ContentPackages,
@@ -160,6 +194,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ContentCatalog,
@@ -168,6 +204,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-12-01",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Settings,
@@ -176,6 +214,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::ConnectorRequirements,
@@ -184,6 +224,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2025-10-01-preview",
         permission: "Microsoft Sentinel Reader on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::WorkspacePermissions,
@@ -192,6 +234,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-04-01",
         permission: "Reader on the workspace (Microsoft.Authorization/*/read)",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::WorkspaceRoleAssignments,
@@ -200,6 +244,8 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "2022-04-01",
         permission: "Reader on the workspace (Microsoft.Authorization/roleAssignments/read)",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
     },
     SectionInfo {
         name: SectionName::Ingestion,
@@ -208,6 +254,56 @@ pub const SECTIONS: &[SectionInfo] = &[
         api_version: "v1",
         permission: "Log Analytics Reader (or Microsoft Sentinel Reader) on the workspace",
         grant: ARM_READER,
+        since_schema: 1,
+        derived_from: &[],
+    },
+    SectionInfo {
+        name: SectionName::AutomationRules,
+        api: Api::Arm,
+        call: "GET {si}/automationRules",
+        api_version: "2025-12-01",
+        permission: "Microsoft Sentinel Reader on the workspace",
+        grant: ARM_READER,
+        since_schema: 2,
+        derived_from: &[],
+    },
+    SectionInfo {
+        name: SectionName::DefenderServicePrincipals,
+        api: Api::Graph,
+        call: "GET /v1.0/servicePrincipals(appId='{Microsoft Threat Protection | WindowsDefenderATP app id}')?$select=id,appId,displayName",
+        api_version: "v1.0",
+        permission: "Application.Read.All",
+        grant: GRAPH_GRANT,
+        since_schema: 2,
+        derived_from: &[],
+    },
+    SectionInfo {
+        name: SectionName::OperatorAzureRoles,
+        api: Api::Arm,
+        call: "derived from workspace_role_assignments, operator and operator_groups (no call of its own)",
+        api_version: "2022-04-01",
+        permission: "what its inputs need: Reader on the workspace (Microsoft.Authorization/roleAssignments/read), User.Read.All, GroupMember.Read.All",
+        grant: ARM_READER,
+        since_schema: 2,
+        derived_from: &[
+            SectionName::Operator,
+            SectionName::OperatorGroups,
+            SectionName::WorkspaceRoleAssignments,
+        ],
+    },
+    SectionInfo {
+        name: SectionName::DefenderPortal,
+        api: Api::Arm,
+        call: "derived from defender_service_principals, workspace_role_assignments and alert_rules (no call of its own; overridable with --config defender_portal)",
+        api_version: "2022-04-01",
+        permission: "what its inputs need: Application.Read.All, Reader on the workspace (Microsoft.Authorization/roleAssignments/read), Microsoft Sentinel Reader",
+        grant: ARM_READER,
+        since_schema: 2,
+        derived_from: &[
+            SectionName::DefenderServicePrincipals,
+            SectionName::WorkspaceRoleAssignments,
+            SectionName::AlertRules,
+        ],
     },
 ];
 

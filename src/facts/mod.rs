@@ -20,7 +20,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// The version this build writes. Version 2 added `automation_rules`,
+/// `defender_service_principals`, `operator_azure_roles` and `defender_portal`; documents of
+/// version 1 still load (controls reading those sections are skipped: see `apis::SectionInfo::since_schema`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The document envelope: what was audited, when, and each section's data or error.
 ///

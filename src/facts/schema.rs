@@ -50,9 +50,9 @@ pub fn generate() -> String {
     serde_json::to_string_pretty(&root).expect("a schema serialises")
 }
 
-/// `schema_version`: exactly the version this build writes.
+/// `schema_version`: a version this build reads (1 up to the one it writes).
 pub fn schema_version(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({ "const": super::SCHEMA_VERSION })
+    json_schema!({ "enum": (1..=super::SCHEMA_VERSION).collect::<Vec<u32>>() })
 }
 
 pub fn date_time(_: &mut SchemaGenerator) -> Schema {

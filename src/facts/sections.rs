@@ -104,6 +104,14 @@ sections! {
     WorkspaceRoleAssignments(Vec<WorkspaceRoleAssignment>),
     /// Last record and row count per required table.
     Ingestion(Vec<Ingestion>),
+    /// Sentinel automation rules, their conditions flattened (schema 2).
+    AutomationRules(Vec<AutomationRule>),
+    /// The Defender apps' service principals, whose role assignments show onboarding (schema 2).
+    DefenderServicePrincipals(Vec<DefenderServicePrincipal>),
+    /// The operator's Azure role assignments at or above the workspace (derived; schema 2).
+    OperatorAzureRoles(OperatorAzureRoles),
+    /// Whether the workspace is onboarded to the Defender portal, and why (derived; schema 2).
+    DefenderPortal(DefenderPortal),
 }
 
 impl SectionName {
@@ -298,6 +306,10 @@ pub struct AlertRule {
     /// False when ARM does not say.
     pub enabled: bool,
     pub product_filter: Option<String>,
+    /// `incidentConfiguration.createIncident` of a Scheduled or NRT rule; `null` for other
+    /// kinds or when ARM does not say. Optional so documents of schema 1 load.
+    #[serde(default)]
+    pub create_incident: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -379,6 +391,12 @@ pub struct WorkspaceRoleAssignment {
     pub role_definition_id: String,
     pub role_name: Option<String>,
     pub scope: String,
+    /// `properties.condition` (ABAC); `null` for an unconditional assignment. Optional so
+    /// documents of schema 1 load.
+    #[serde(default)]
+    pub condition: Option<String>,
+    #[serde(default)]
+    pub condition_version: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -390,6 +408,137 @@ pub struct Ingestion {
     #[schemars(extend("format" = "date-time"))]
     pub last_received: Option<String>,
     pub rows: i64,
+}
+
+/// An automation rule: when it triggers and every leaf of its conditions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationRule {
+    pub id: String,
+    pub name: String,
+    pub display_name: Option<String>,
+    pub order: Option<i64>,
+    /// `triggeringLogic.isEnabled`.
+    pub enabled: bool,
+    /// RFC 3339; after it the rule no longer runs.
+    #[schemars(extend("format" = "date-time"))]
+    pub expiration_time_utc: Option<String>,
+    /// `Incidents` or `Alerts` (kept as ARM writes it: the enum is open).
+    pub triggers_on: String,
+    /// `Created` or `Updated`.
+    pub triggers_when: String,
+    /// The leaves of the condition tree, depth-first in document order.
+    pub conditions: Vec<AutomationRuleCondition>,
+    pub actions: Vec<AutomationRuleAction>,
+}
+
+/// One leaf condition; `Boolean` and `PropertyArray` nodes are not leaves, their children are.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationRuleCondition {
+    /// JSON pointer of the leaf under `properties.triggeringLogic`: stable evidence IDs.
+    pub path: String,
+    /// `Property`, `PropertyChanged`, `PropertyArrayChanged`, `PropertyArray` (without
+    /// items), or a type ARM added since.
+    pub condition_type: String,
+    pub property: Option<String>,
+    pub operator: Option<String>,
+    pub values: Vec<String>,
+    pub change_type: Option<String>,
+    pub array_type: Option<String>,
+    /// The enclosing `Boolean` operators (`And`, `Or`) and `PropertyArray:<arrayConditionType>`
+    /// nodes, outermost first.
+    pub inside: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationRuleAction {
+    pub order: Option<i64>,
+    pub action_type: String,
+    /// The playbook a `RunPlaybook` action runs.
+    pub logic_app_resource_id: Option<String>,
+    pub tenant_id: Option<String>,
+}
+
+/// A Defender app's service principal in the tenant; `id` is `null` when the tenant has none.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DefenderServicePrincipal {
+    pub app_id: String,
+    pub display_name: Option<String>,
+    pub id: Option<String>,
+}
+
+/// The operator's (and their groups') Azure role assignments among the workspace's
+/// `atScope()` ones: at the workspace or above it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorAzureRoles {
+    pub operator_id: String,
+    /// The operator and every group of theirs.
+    pub principal_ids: Vec<String>,
+    pub assignments: Vec<OperatorRoleAssignment>,
+}
+
+/// How a role assignment reaches the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Via {
+    User,
+    Group,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperatorRoleAssignment {
+    pub id: String,
+    pub principal_id: String,
+    pub via: Via,
+    pub role_definition_id: String,
+    pub role_name: Option<String>,
+    pub scope: String,
+    pub condition: Option<String>,
+    pub condition_version: Option<String>,
+}
+
+/// Whether the workspace is onboarded to the Defender portal: `null` when it cannot be told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = |s: &mut Schema| require(s, "onboarded"))]
+pub struct DefenderPortal {
+    pub onboarded: Option<bool>,
+    pub decided_by: DecidedBy,
+}
+
+/// Where the onboarding answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionSource {
+    Evidence,
+    Config,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecidedBy {
+    pub source: DecisionSource,
+    /// One sentence every report prints.
+    pub reason: String,
+    pub evidence: Vec<PortalSignal>,
+}
+
+/// One observation the decision rests on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = |s: &mut Schema| require(s, "observed"))]
+pub struct PortalSignal {
+    /// `defender_apps_sentinel_contributor`, `fusion_rule_disabled` or
+    /// `incident_creation_rules_deactivated`.
+    pub signal: String,
+    pub observed: Option<bool>,
+    pub detail: String,
+    pub ids: Vec<String>,
 }
 
 /// A field every document written has, but that a document read may leave out: the schema

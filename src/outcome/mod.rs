@@ -179,6 +179,9 @@ pub struct Report {
     pub results: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// How onboarding to the Defender portal was decided (absent for facts without the section).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defender_portal: Option<crate::model::PortalDecision>,
 }
 
 /// What decides whether a failure counts: the threshold, and the exceptions and baseline of
@@ -259,7 +262,30 @@ impl Report {
             summary: Summary::of(&findings),
             results: findings,
             warnings,
+            defender_portal: portal_decision(facts),
         }
+    }
+}
+
+/// The facts' `defender_portal` section as the reports state it.
+fn portal_decision(facts: &FactsDocument) -> Option<crate::model::PortalDecision> {
+    use crate::facts::{sections::DefenderPortal, Section, SectionName};
+    let decision = |onboarded, source: &str, reason: String| crate::model::PortalDecision {
+        onboarded,
+        source: source.into(),
+        reason,
+    };
+    match facts.sections.get(&SectionName::DefenderPortal)? {
+        Section::Data(v) => {
+            let d: DefenderPortal = serde_json::from_value(v.clone()).ok()?;
+            let source = serde_json::to_value(d.decided_by.source).ok()?;
+            Some(decision(d.onboarded, source.as_str()?, d.decided_by.reason))
+        }
+        Section::Error(e) => Some(decision(
+            None,
+            "error",
+            e.describe(SectionName::DefenderPortal),
+        )),
     }
 }
 

@@ -97,6 +97,7 @@ pub fn report(findings: Vec<Finding>) -> Report {
         summary: Summary::of(&findings),
         results: findings,
         warnings: vec![],
+        defender_portal: None,
     }
 }
 

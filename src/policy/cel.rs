@@ -1,5 +1,5 @@
-//! The CEL environment policies are written in: the standard library, the strings
-//! extension, and a few functions the controls need (wildcard actions, versions); and the
+//! The CEL environment policies are written in: the standard library, the strings and
+//! lists extensions, and a few functions the controls need (wildcard actions, versions); and the
 //! facts as CEL values, built once per run and shared by every policy and every item.
 //!
 //! cel 0.15 evaluates over `dyn Val` trait objects. Its built-in containers (`CelMap`,
@@ -42,6 +42,8 @@ fn env() -> Arc<Env> {
         let mut env = Env::stdlib();
         env.add_extension(cel::extensions::strings)
             .expect("strings extension registers");
+        env.add_extension(cel::extensions::lists)
+            .expect("lists extension registers");
         Arc::new(env)
     })
     .clone()

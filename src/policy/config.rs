@@ -18,6 +18,20 @@ use std::path::Path;
 pub struct Config {
     #[serde(default)]
     pub controls: BTreeMap<String, ControlOverride>,
+    /// Whether the workspace is onboarded to the Defender portal: decided from the facts'
+    /// evidence (`auto`), or stated by the user when the evidence cannot tell.
+    #[serde(default)]
+    pub defender_portal: PortalMode,
+}
+
+/// `defender_portal` of the config.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PortalMode {
+    #[default]
+    Auto,
+    Onboarded,
+    NotOnboarded,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -41,7 +55,7 @@ impl Input for Config {
     }
 
     fn schema_help(_: &Violation) -> &'static str {
-        "a config has one key, `controls`, mapping control IDs to severity, params and enabled"
+        "a config has the keys `controls` (control IDs to severity, params and enabled) and `defender_portal` (auto | onboarded | not-onboarded)"
     }
 }
 

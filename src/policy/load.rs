@@ -296,29 +296,34 @@ fn check_params(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
 /// Every `facts.X` an expression reads must be a known section listed in `reads`,
 /// so a section that could not be collected makes the control `error`, never `pass`.
 /// The names `reads` lists, as written (strings, by the schema).
-fn listed_reads(doc: &Document) -> Vec<&str> {
+fn listed_reads<'d>(doc: &'d Document, key: &str) -> Vec<&'d str> {
     doc.value
-        .get("reads")
+        .get(key)
         .and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default()
 }
 
 fn check_reads(doc: &Document, policy: &Policy, errors: &mut Vec<InputError>) {
-    // `reads` as written: the typed list leaves out names that are not sections.
-    let listed = listed_reads(doc);
-    for (i, r) in listed.iter().enumerate() {
-        if r.parse::<SectionName>().is_err() {
-            errors.push(
-                doc.error_at(
-                    PolicyCode::UnknownSection,
-                    &format!("/reads/{i}"),
-                    format!("`{r}` is not a facts section"),
-                )
-                .label("unknown section")
-                .help(section_hint(r)),
-            );
+    // `reads` (and `optional_reads`) as written: the typed lists leave out names that are
+    // not sections.
+    let mut listed = Vec::new();
+    for key in ["reads", "optional_reads"] {
+        let names = listed_reads(doc, key);
+        for (i, r) in names.iter().enumerate() {
+            if r.parse::<SectionName>().is_err() {
+                errors.push(
+                    doc.error_at(
+                        PolicyCode::UnknownSection,
+                        &format!("/{key}/{i}"),
+                        format!("`{r}` is not a facts section"),
+                    )
+                    .label("unknown section")
+                    .help(section_hint(r)),
+                );
+            }
         }
+        listed.extend(names);
     }
     let exprs = [
         ("/violations", Some(policy.violations.as_str())),

@@ -37,6 +37,10 @@ pub struct Policy {
     /// Facts sections the expressions read; if one could not be collected the control is `error`.
     #[serde(deserialize_with = "known_sections")]
     pub reads: Vec<SectionName>,
+    /// Sections the expressions use when they were read and do without otherwise (guarded by
+    /// `has(facts.X)`): an unreadable one is left out of `facts` and noted, never an `error`.
+    #[serde(default, deserialize_with = "known_sections")]
+    pub optional_reads: Vec<SectionName>,
     #[serde(default)]
     pub depends_on: Vec<String>,
     #[serde(default)]

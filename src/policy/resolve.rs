@@ -25,6 +25,8 @@ pub struct Effective {
 #[derive(Debug, Clone)]
 pub struct ValidConfig {
     controls: HashMap<String, Effective>,
+    /// `defender_portal` of the config (`auto` without one).
+    pub defender_portal: super::config::PortalMode,
 }
 
 impl ValidConfig {
@@ -49,7 +51,10 @@ impl ValidConfig {
             .iter()
             .map(|c| (c.policy.id.clone(), resolve_one(catalog, config, c)))
             .collect();
-        ValidConfig { controls }
+        ValidConfig {
+            controls,
+            defender_portal: config.defender_portal,
+        }
     }
 
     /// The settings of `control`.

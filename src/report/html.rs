@@ -169,6 +169,28 @@ struct Context<'a> {
     warnings: &'a [String],
     charts: Vec<Chart>,
     results: Vec<Row<'a>>,
+    /// The move into the Defender portal, as its own section.
+    portal: Option<Portal<'a>>,
+}
+
+/// The "Moving into the Defender portal" section: the decision and the stage's controls.
+#[derive(Serialize)]
+struct Portal<'a> {
+    decision: Option<String>,
+    controls: Vec<&'a Finding>,
+}
+
+/// Shown when the report says how onboarding was decided or holds the stage's controls.
+fn portal(report: &Report) -> Option<Portal<'_>> {
+    let controls: Vec<&Finding> = report
+        .results
+        .iter()
+        .filter(|f| f.stage == Stage::DefenderPortal)
+        .collect();
+    (report.defender_portal.is_some() || !controls.is_empty()).then(|| Portal {
+        decision: report.defender_portal.as_ref().map(|d| d.line()),
+        controls,
+    })
 }
 
 fn is_plain_https(url: &str) -> bool {
@@ -247,6 +269,7 @@ pub fn render(report: &Report) -> String {
                     .collect(),
             })
             .collect(),
+        portal: portal(report),
     };
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", TEMPLATE)

@@ -75,6 +75,7 @@ mod tests {
             summary: Summary::of(std::slice::from_ref(&f)),
             results: vec![f],
             warnings: vec![],
+            defender_portal: None,
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(

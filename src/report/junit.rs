@@ -94,6 +94,9 @@ pub fn render(report: &Report) -> String {
         if let Some(t) = &report.target.tenant_id {
             suite.add_property(("tenant_id", t.as_str()));
         }
+        if let Some(d) = &report.defender_portal {
+            suite.add_property(("defender_portal", d.line().as_str()));
+        }
         for f in findings {
             let mut case = TestCase::new(format!("{}: {}", f.control, f.title), status_of(f));
             case.set_classname(format!("xdrguard.{stage}.{}", f.control));

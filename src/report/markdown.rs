@@ -188,6 +188,9 @@ fn heading(out: &mut String, report: &Report) {
         report.fail_on,
         at(&report.generated_at)
     );
+    if let Some(d) = &report.defender_portal {
+        let _ = writeln!(out, "{}\n", inline(&d.line()));
+    }
     out.push_str("| Total | ✅ Pass | ❌ Fail | ⚠️ Error | ⏭️ Skipped | 🛡️ Waived |\n");
     out.push_str("|---:|---:|---:|---:|---:|---:|\n");
     let uncounted = report.uncounted();

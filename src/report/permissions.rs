@@ -24,13 +24,22 @@ const APIS: [(Api, &str); 3] = [
 /// Distinct permissions of one API, each with the sections that need it, in catalog order.
 fn grouped(api: Api) -> Vec<(&'static str, Vec<&'static SectionInfo>)> {
     let mut out: Vec<(&'static str, Vec<&'static SectionInfo>)> = Vec::new();
-    for s in SECTIONS.iter().filter(|s| s.api == api) {
+    // A derived section needs what its inputs need, listed under them.
+    for s in SECTIONS
+        .iter()
+        .filter(|s| s.api == api && s.derived_from.is_empty())
+    {
         match out.iter_mut().find(|(p, _)| *p == s.permission) {
             Some((_, v)) => v.push(s),
             None => out.push((s.permission, vec![s])),
         }
     }
     out
+}
+
+/// Sections computed from others (their inputs' permissions cover them).
+fn derived() -> impl Iterator<Item = &'static SectionInfo> {
+    SECTIONS.iter().filter(|s| !s.derived_from.is_empty())
 }
 
 fn grants(api: Api) -> Vec<&'static str> {
@@ -70,6 +79,16 @@ pub fn render(format: PermFormat) -> String {
                     out.push_str(&format!("      {g}\n"));
                 }
             }
+            out.push_str("\nDerived (computed from other sections, no call of their own):\n");
+            for s in derived() {
+                let from: Vec<_> = s.derived_from.iter().map(|n| n.as_str()).collect();
+                out.push_str(&format!(
+                    "  {}: from {}; needs {}\n",
+                    s.name,
+                    from.join(", "),
+                    s.permission
+                ));
+            }
             out
         }
         PermFormat::Markdown => {
@@ -95,6 +114,12 @@ pub fn render(format: PermFormat) -> String {
                 out.push_str(&grants(api).join("; or "));
                 out.push_str("\n\n");
             }
+            out.push_str("Derived sections (no call of their own): ");
+            let derived: Vec<_> = derived()
+                .map(|s| format!("`{}` ({})", s.name, s.permission))
+                .collect();
+            out.push_str(&derived.join("; "));
+            out.push_str("\n\n");
             out
         }
     }

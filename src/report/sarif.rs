@@ -264,6 +264,9 @@ pub fn render(report: &Report) -> String {
         "generated_at".to_string(),
         json!(report.generated_at.to_rfc3339()),
     );
+    if let Some(d) = &report.defender_portal {
+        run_props.insert("defenderPortal".to_string(), json!(d));
+    }
     let run = Run::builder()
         .tool(Tool::builder().driver(driver).build())
         .results(results)

@@ -100,6 +100,15 @@ pub fn render(report: &Report, style: Style) -> String {
 
 fn text(report: &Report, style: Style) -> String {
     let mut out = header(report);
+    // How onboarding to the Defender portal was decided: a sentence, so wrapped.
+    if let Some(d) = &report.defender_portal {
+        out.push_str(&wrap(
+            &format!("Portal:    {}", d.summary()),
+            style.width,
+            "",
+            "           ",
+        ));
+    }
     out.push('\n');
     out.push_str(&results_table(report, style));
     out.push('\n');

@@ -29,6 +29,11 @@ const CATALOG: &[(&str, Stage, Severity)] = &[
     ("XDR-EVT-03", Stage::Connector, Severity::Low),
     ("XDR-ING-01", Stage::Verification, Severity::Medium),
     ("XDR-ING-02", Stage::Verification, Severity::Low),
+    ("XDR-USX-01", Stage::DefenderPortal, Severity::High),
+    ("XDR-USX-02", Stage::DefenderPortal, Severity::High),
+    ("XDR-USX-03", Stage::DefenderPortal, Severity::Medium),
+    ("XDR-USX-04", Stage::DefenderPortal, Severity::Low),
+    ("XDR-USX-05", Stage::DefenderPortal, Severity::Low),
 ];
 
 #[test]
@@ -53,7 +58,7 @@ fn dependencies_follow_the_catalog() {
     for c in &cat.controls {
         let id = c.policy.id.as_str();
         let d = deps(id);
-        if ["XDR-CON-", "XDR-EVT-", "XDR-ING-"]
+        if ["XDR-CON-", "XDR-EVT-", "XDR-ING-", "XDR-USX-"]
             .iter()
             .any(|p| id.starts_with(p))
             || id == "XDR-ENT-01"

@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Every control ID of the shipped catalog.
-pub const CONTROLS: [&str; 22] = [
+pub const CONTROLS: [&str; 27] = [
     "XDR-LIC-01",
     "XDR-LIC-02",
     "XDR-ID-01",
@@ -28,6 +28,11 @@ pub const CONTROLS: [&str; 22] = [
     "XDR-EVT-03",
     "XDR-ING-01",
     "XDR-ING-02",
+    "XDR-USX-01",
+    "XDR-USX-02",
+    "XDR-USX-03",
+    "XDR-USX-04",
+    "XDR-USX-05",
 ];
 
 /// A JSON report's results as control → status.

@@ -79,6 +79,7 @@ fn an_exception_waiving_every_failure_makes_the_gate_pass_until_it_expires() {
         "XDR-ENT-01",
         "XDR-EVT-01",
         "XDR-EVT-02",
+        "XDR-USX-03",
     ] {
         text.push_str(&format!(
             "  - control: {c}\n    scope: {WORKSPACE}\n    justification: accepted for the pilot phase\n    owner: ciso@contoso.com\n    expires: 2026-12-31\n"
@@ -88,14 +89,14 @@ fn an_exception_waiving_every_failure_makes_the_gate_pass_until_it_expires() {
     let (code, r, _) = run_json("2026-12-31T23:00:00Z", &f, &[]);
     assert_eq!(code, 0, "last day of validity");
     assert_eq!(r["verdict"], "compliant");
-    assert_eq!(r["summary"]["waived"], 7);
+    assert_eq!(r["summary"]["waived"], 8);
     // Soon-expiring exceptions are called out.
     assert!(r["warnings"][0].as_str().unwrap().contains("0 day(s) left"));
 
     let (code, r, stderr) = run_json("2027-01-01T00:00:00Z", &f, &[]);
     assert_eq!(code, 1, "the day after expiry the failures count again");
     assert_eq!(r["summary"]["waived"], 0);
-    assert_eq!(r["warnings"].as_array().unwrap().len(), 7);
+    assert_eq!(r["warnings"].as_array().unwrap().len(), 8);
     assert!(stderr.contains("expired on 2026-12-31"), "{stderr}");
 }
 

@@ -78,7 +78,7 @@ fn the_table_opens_with_what_was_audited_and_ends_with_the_verdict() {
     let last: Vec<&str> = text.lines().rev().take(2).collect();
     assert_eq!(last[0], "verdict: violations (exit 1)");
     assert!(
-        last[1].starts_with("22 controls: 1 pass, 9 fail"),
+        last[1].starts_with("27 controls: 1 pass, 9 fail"),
         "{last:?}"
     );
 }
@@ -90,15 +90,15 @@ fn fixes_are_ordered_by_what_they_unblock_then_by_severity() {
         .iter()
         .filter(|f| f["blocked_by"] == "XDR-WS-02")
         .count();
-    assert_eq!(blocked_by_ws02, 10, "XDR-WS-02 blocks ten controls");
+    assert_eq!(blocked_by_ws02, 15, "XDR-WS-02 blocks fifteen controls");
     let (_, text, _) = check("not-ready", &[], None);
     assert!(
         text.contains(
-            "\nFix these first: XDR-WS-02 (unblocks 10), XDR-MDI-01 (unblocks 1), XDR-SOL-01\n  (unblocks 1)\n"
+            "\nFix these first: XDR-WS-02 (unblocks 15), XDR-MDI-01 (unblocks 1), XDR-SOL-01\n  (unblocks 1)\n"
         ),
         "{text}"
     );
-    assert!(text.contains("\nXDR-WS-02 [critical · fail · unblocks 10] "));
+    assert!(text.contains("\nXDR-WS-02 [critical · fail · unblocks 15] "));
     // What unblocks most comes first, even before more severe fixes that unblock nothing.
     let order = [
         "XDR-WS-02",
@@ -180,7 +180,7 @@ fn a_compliant_verdict_says_why_the_failures_do_not_count() {
     let (code, text, _) = check("misconfigured", &["--fail-on", "critical"], None);
     assert_eq!(code, 0);
     assert!(
-        text.contains("7 fail (none at or above critical),"),
+        text.contains("8 fail (none at or above critical),"),
         "{text}"
     );
     assert!(text.ends_with("verdict: compliant (exit 0)\n"));
@@ -195,7 +195,7 @@ fn a_compliant_verdict_says_why_the_failures_do_not_count() {
     let md = critical("markdown");
     assert!(md.starts_with("## ✅ xdrguard: compliant (exit 0)"), "{md}");
     assert!(
-        md.contains("| 22 | 15 | 7 (none at or above critical) | 0 |"),
+        md.contains("| 27 | 19 | 8 (none at or above critical) | 0 |"),
         "{md}"
     );
     let html = critical("html");
@@ -215,13 +215,13 @@ fn a_compliant_verdict_says_why_the_failures_do_not_count() {
     let b = baseline.to_str().unwrap();
     let (code, text, _) = check("misconfigured", &["--baseline", b], None);
     assert_eq!(code, 0);
-    assert!(text.contains("7 fail (7 known in baseline),"), "{text}");
+    assert!(text.contains("8 fail (8 known in baseline),"), "{text}");
     let (_, md, _) = check(
         "misconfigured",
         &["--baseline", b, "--format", "markdown"],
         None,
     );
-    assert!(md.contains("| 7 (7 known in baseline) |"), "{md}");
+    assert!(md.contains("| 8 (8 known in baseline) |"), "{md}");
 
     // Both: some below the threshold, the rest known.
     let (code, text, _) = check(
@@ -231,20 +231,20 @@ fn a_compliant_verdict_says_why_the_failures_do_not_count() {
     );
     assert_eq!(code, 0);
     assert!(
-        text.contains("7 fail (5 below high; 2 known in baseline; none counts),"),
+        text.contains("8 fail (6 below high; 2 known in baseline; none counts),"),
         "{text}"
     );
 
     // Every failure counts: nothing to explain.
     let (_, text, _) = check("misconfigured", &[], None);
-    assert!(text.contains(", 7 fail, 0 error,"), "{text}");
+    assert!(text.contains(", 8 fail, 0 error,"), "{text}");
 }
 
 #[test]
 fn remediation_shows_only_under_what_needs_fixing() {
     let (_, html, _) = check("misconfigured", &["--format", "html"], None);
     let rows: Vec<&str> = html.split("<tr class=\"finding\"").skip(1).collect();
-    assert_eq!(rows.len(), 22);
+    assert_eq!(rows.len(), 27);
     for row in rows {
         let failing = row.starts_with(" data-status=\"fail\"");
         assert_eq!(
@@ -260,7 +260,7 @@ fn remediation_shows_only_under_what_needs_fixing() {
         }
     }
     let (_, md, _) = check("misconfigured", &["--format", "markdown"], None);
-    assert_eq!(md.matches("— how to fix</summary>").count(), 7);
+    assert_eq!(md.matches("— how to fix</summary>").count(), 8);
     assert!(!md.contains("roleManagement/directory/roleAssignments\""));
     let (_, text, _) = check("misconfigured", &[], None);
     assert!(

@@ -163,7 +163,7 @@ fn facts_from_stdin() {
     );
     assert_eq!(out.code, 1, "{}", out.stderr);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(report["results"].as_array().unwrap().len(), 22);
+    assert_eq!(report["results"].as_array().unwrap().len(), 27);
     let out = xdrguard_in(
         &root(),
         &["check", "--facts", "-"],
@@ -284,10 +284,10 @@ fn controls_with_a_config_show_what_is_enabled() {
 fn lint_recurses_and_checks_each_kind() {
     let out = xdrguard(&["lint", "examples"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // the config, the exceptions, the custom policy and its tests, four snapshots
-    assert!(out.stdout.contains("8 file(s) checked"), "{}", out.stdout);
+    // the config, the exceptions, the custom policy and its tests, seven snapshots
+    assert!(out.stdout.contains("11 file(s) checked"), "{}", out.stdout);
     assert!(
-        out.stdout.contains("23 control(s)"),
+        out.stdout.contains("28 control(s)"),
         "the custom policy joined: {}",
         out.stdout
     );

@@ -18,5 +18,6 @@ mod first_hour;
 mod first_hour_input;
 mod hostile_policies;
 mod no_panic;
+mod portal;
 mod readme;
 mod report;

@@ -130,6 +130,11 @@ async fn audit_not_ready_tenant() {
             ("XDR-EVT-03", "skipped"),
             ("XDR-ING-01", "skipped"),
             ("XDR-ING-02", "skipped"),
+            ("XDR-USX-01", "skipped"),
+            ("XDR-USX-02", "skipped"),
+            ("XDR-USX-03", "skipped"),
+            ("XDR-USX-04", "skipped"),
+            ("XDR-USX-05", "skipped"),
         ],
     );
     assert_eq!(r.code, 1);
@@ -154,6 +159,7 @@ async fn audit_misconfigured_tenant() {
             ("XDR-EVT-03", "skipped"),
             ("XDR-ING-01", "skipped"),
             ("XDR-ING-02", "skipped"),
+            ("XDR-USX-03", "fail"),
         ],
     );
     assert_eq!(r.code, 1);
@@ -193,6 +199,8 @@ async fn audit_forbidden_tenant_reports_errors_with_the_permission() {
             ("XDR-EVT-02", "error"),
             ("XDR-ING-01", "error"),
             ("XDR-ING-02", "error"),
+            ("XDR-USX-03", "error"),
+            ("XDR-USX-05", "error"),
         ],
     );
     assert_eq!(r.code, 2, "errors but no fail → incomplete");
@@ -264,6 +272,8 @@ async fn audit_as_service_principal_without_operator() {
             ("XDR-ID-01", "error"),
             ("XDR-ID-02", "error"),
             ("XDR-WS-01", "error"),
+            // The operator's Azure roles need the operator.
+            ("XDR-USX-01", "error"),
         ],
     );
     let report: Value = serde_json::from_str(&r.stdout).unwrap();
@@ -316,7 +326,7 @@ async fn collect_then_check_equals_audit() {
     .await
     .unwrap();
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stderr.contains("collected 21 sections"), "{}", r.stderr);
+    assert!(r.stderr.contains("collected 25 sections"), "{}", r.stderr);
     let mut check = Command::cargo_bin("xdrguard").unwrap();
     let out = check
         .args([

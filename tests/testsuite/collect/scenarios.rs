@@ -56,7 +56,7 @@ fn options(operator: Option<&str>) -> Options {
     }
 }
 
-async fn run(tenant: &Tenant, operator: Option<&str>) -> (FactsDocument, Fake, Http) {
+pub(super) async fn run(tenant: &Tenant, operator: Option<&str>) -> (FactsDocument, Fake, Http) {
     let fake = Fake::start(tenant).await;
     let http = http_for(&fake, fast());
     let facts = collect(&http, &options(operator)).await;
@@ -68,14 +68,14 @@ fn any_item(facts: &FactsDocument, section: SectionName, pred: impl Fn(&Value) -
     data(facts, section).as_array().unwrap().iter().any(pred)
 }
 
-fn data(f: &FactsDocument, name: SectionName) -> &Value {
+pub(super) fn data(f: &FactsDocument, name: SectionName) -> &Value {
     match f.sections.get(&name) {
         Some(Section::Data(v)) => v,
         other => panic!("section {name} is not data: {other:?}"),
     }
 }
 
-fn error(f: &FactsDocument, name: SectionName) -> &SectionError {
+pub(super) fn error(f: &FactsDocument, name: SectionName) -> &SectionError {
     match f.sections.get(&name) {
         Some(Section::Error(e)) => e,
         other => panic!("section {name} is not an error: {other:?}"),
@@ -83,7 +83,7 @@ fn error(f: &FactsDocument, name: SectionName) -> &SectionError {
 }
 
 /// Every request was a read, carried the token, matched a route and was made once.
-fn assert_clean_log(fake: &Fake) {
+pub(super) fn assert_clean_log(fake: &Fake) {
     assert_eq!(fake.writes(), Vec::<String>::new(), "only reads");
     assert_eq!(
         fake.misses(),
@@ -105,7 +105,7 @@ fn assert_clean_log(fake: &Fake) {
     }
 }
 
-fn assert_valid(facts: &FactsDocument) {
+pub(super) fn assert_valid(facts: &FactsDocument) {
     let v = serde_json::to_value(facts).unwrap();
     let violations = xdrguard::input::schema::validate(xdrguard::input::schema::Kind::Facts, &v);
     assert!(violations.is_empty(), "{violations:?}");

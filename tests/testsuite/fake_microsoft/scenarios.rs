@@ -5,6 +5,8 @@ use super::{fixture, fixture_items, Directory, Reply, Route};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
+pub mod portal;
+
 pub const SUB: &str = "d0cfe6b2-9ac0-4464-9919-dccaee2e48c0";
 /// The tenant: the id of the published /organization example.
 pub const TENANT: &str = "84841066-274d-4ec0-a5c1-276be684bdd3";
@@ -395,6 +397,8 @@ impl Tenant {
             paths::role_definition(CONTRIBUTOR),
             vec![Reply::ok(contributor_definition())],
         );
+
+        t.add_portal_reads();
 
         // Log Analytics: fresh rows for every required table, plus Defender incidents and alerts.
         t.post(

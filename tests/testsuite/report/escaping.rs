@@ -72,7 +72,7 @@ fn csv_neutralises_hostile_names() {
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
     assert_eq!(
         rows.len(),
-        22,
+        27,
         "one row per control, despite quotes and newlines"
     );
     let mut seen = 0;
@@ -94,5 +94,5 @@ fn sarif_and_junit_stay_well_formed() {
     let xml = render(&facts, "junit");
     assert!(!xml.contains("<script>"));
     let parsed = quick_junit::Report::deserialize_from_str(&xml).unwrap();
-    assert_eq!(parsed.tests, 22);
+    assert_eq!(parsed.tests, 27);
 }
