@@ -8,6 +8,7 @@ mod diff;
 mod explain;
 mod lint;
 mod permissions;
+mod scan;
 mod test;
 
 pub use check::EvalArgs;
@@ -81,6 +82,9 @@ pub enum Command {
     /// Collect and check in one go (takes every option of `check`)
     #[command(after_help = EXIT_CODES)]
     Audit(audit::AuditArgs),
+    /// Judge Sentinel content as code (ARM templates, YAML rules) — a pull-request gate
+    #[command(after_help = EXIT_CODES)]
+    Scan(scan::ScanArgs),
     /// Print the least Graph permissions and Azure roles a read-only audit identity needs
     Permissions(permissions::PermissionsArgs),
 }
@@ -167,5 +171,6 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Collect(a) => collect::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Permissions(a) => permissions::run(a),
+        Command::Scan(a) => scan::run(a),
     }
 }

@@ -1,0 +1,671 @@
+//! Judge content with the shipped policies: content items become facts (alone, or over live
+//! facts), the evaluator runs unchanged, and the outcome is read the way content demands.
+//!
+//! - **Not in content.** Content is partial: a control reading a section the content does not
+//!   supply is `skipped` ("not in content"), and what a control reports as *absent* from the
+//!   workspace (a required table the content does not declare) is a note, not a failure —
+//!   unless live facts are given (`--facts`), which supply every section.
+//! - **Unknown values.** An item with a value xdrguard could not resolve is withheld from the
+//!   facts and *probed*: the control is evaluated with that value set to each candidate (both
+//!   booleans; the policy's own string constants and params; one value equal to none). All
+//!   probes agree → decided (offending or fine); otherwise the control is `error`, naming the
+//!   expression and where it is. Never a silent pass.
+//! - **Locations.** Evidence on a content item names its file, line and column.
+
+use super::automation;
+use super::{ContentItem, ContentSet, SourceLocation, Target, UnresolvedCause};
+use crate::eval;
+use crate::facts::{FactsDocument, Section, SectionName, ToolInfo, SCHEMA_VERSION};
+use crate::model::{Evidence, Finding, Profile, Status};
+use crate::policy::load::Control;
+use crate::policy::{Catalog, ValidConfig};
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Most probes of one withheld item; beyond, it is undetermined for the controls it concerns.
+const PROBE_BUDGET: usize = 64;
+
+/// What judging produced: the findings, and the facts they were judged over (for the report).
+pub struct Judged {
+    pub findings: Vec<Finding>,
+    pub facts: FactsDocument,
+    /// Live items the content replaced: (section, key, content location).
+    pub replaced: Vec<(SectionName, String, SourceLocation)>,
+    /// Where each located evidence is written: (control, evidence ID) → location.
+    pub locations: HashMap<(String, String), SourceLocation>,
+}
+
+/// Judge `content`, alone or over `live` facts.
+pub fn judge(
+    catalog: &Catalog,
+    config: &ValidConfig,
+    profile: Profile,
+    content: &ContentSet,
+    live: Option<&FactsDocument>,
+    target: &Target,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Judged {
+    let start = || match live {
+        Some(l) => l.clone(),
+        None => empty_facts(target, now),
+    };
+    let unknown: Vec<&ContentItem> = content
+        .items
+        .iter()
+        .filter(|i| !i.unresolved.is_empty())
+        .collect();
+    // Per control, the items whose unresolved values it reads; controls sharing that set
+    // share one evaluation (usually there are one or two sets).
+    let mut groups: BTreeMap<Vec<usize>, Vec<&str>> = BTreeMap::new();
+    for c in &catalog.controls {
+        let src = source_of(c);
+        let key: Vec<usize> = (0..unknown.len())
+            .filter(|&i| reads_unresolved(c, &src, unknown[i]))
+            .collect();
+        groups.entry(key).or_default().push(c.policy.id.as_str());
+    }
+    let mut by_control: HashMap<String, Finding> = HashMap::new();
+    for (key, ids) in &groups {
+        let withheld: Vec<&ContentItem> = key.iter().map(|&i| unknown[i]).collect();
+        let (facts, _) = merged(start(), &content.items, &withheld);
+        for f in eval::evaluate(catalog, config, &facts, profile) {
+            if ids.contains(&f.control.as_str()) {
+                by_control.insert(f.control.clone(), f);
+            }
+        }
+    }
+    let base: Vec<Finding> = catalog
+        .controls
+        .iter()
+        .filter_map(|c| by_control.remove(&c.policy.id))
+        .collect();
+    // Probes start from the facts with every unknown item withheld; each withheld item is
+    // probed for the controls that read its unresolved values.
+    let (facts, replaced) = merged(start(), &content.items, &unknown);
+    let probes: Vec<Probed> = unknown
+        .iter()
+        .enumerate()
+        .filter_map(|(i, j)| {
+            let concerned: BTreeSet<String> = groups
+                .iter()
+                .filter(|(k, _)| k.contains(&i))
+                .flat_map(|(_, ids)| ids.iter().map(|s| s.to_string()))
+                .collect();
+            (!concerned.is_empty()).then(|| {
+                let mut p = probe(catalog, config, profile, &facts, j);
+                p.outcomes.retain(|c, _| concerned.contains(c));
+                p
+            })
+        })
+        .collect();
+    let (facts, _) = merged(start(), &content.items, &[]);
+    let supplied: BTreeSet<SectionName> = content.items.iter().map(|i| i.section).collect();
+    let mut locations = HashMap::new();
+    // In catalog order, so a control's dependencies are concluded before it.
+    let mut concluded: HashMap<String, Status> = HashMap::new();
+    let mut findings: Vec<Finding> = Vec::with_capacity(base.len());
+    for f in base {
+        let control = catalog
+            .get(&f.control)
+            .expect("finding of a catalog control");
+        let ctx = Context {
+            content,
+            probes: &probes,
+            overlay: live.is_some(),
+            supplied: &supplied,
+            concluded: &concluded,
+        };
+        let f = conclude(f, control, &ctx, &mut locations);
+        concluded.insert(f.control.clone(), f.status);
+        findings.push(f);
+    }
+    if catalog.get(automation::CONTROL).is_none() {
+        if let Some((mut f, locs)) = automation::check(&content.automation_rules) {
+            for (e, loc) in f.evidence.iter_mut().zip(locs) {
+                locate(e, &loc);
+                locations.insert((f.control.clone(), e.id.clone()), loc);
+            }
+            f.scope = Some(facts.target.workspace_id.clone());
+            findings.push(f);
+        }
+    }
+    Judged {
+        findings,
+        facts,
+        replaced,
+        locations,
+    }
+}
+
+/// Whether control `c` (CEL `src`) reads one of `item`'s unresolved values.
+fn reads_unresolved(c: &Control, src: &str, item: &ContentItem) -> bool {
+    c.policy.reads.contains(&item.section) && item.unresolved.iter().any(|u| mentions(src, u.field))
+}
+
+/// `facts` with every content item put in (replacing live ones by key) except `withheld`,
+/// whose live counterparts are removed: after the merge those resources are unknown, and the
+/// old value must not speak for them. Also the keys replaced.
+fn merged(
+    mut facts: FactsDocument,
+    items: &[ContentItem],
+    withheld: &[&ContentItem],
+) -> (FactsDocument, Vec<(SectionName, String, SourceLocation)>) {
+    let mut replaced = Vec::new();
+    for item in items {
+        let hold = withheld.iter().any(|w| std::ptr::eq(*w, item));
+        let hit = if hold {
+            remove(&mut facts, item.section, &item.key)
+        } else {
+            put(&mut facts, item).is_some()
+        };
+        if hit {
+            replaced.push((item.section, item.key.clone(), item.location.clone()));
+        }
+    }
+    (facts, replaced)
+}
+
+fn empty_facts(target: &Target, now: chrono::DateTime<chrono::Utc>) -> FactsDocument {
+    FactsDocument {
+        schema_version: SCHEMA_VERSION,
+        collected_at: now,
+        tool: Some(ToolInfo::current()),
+        target: crate::facts::Target {
+            workspace_id: target.workspace().to_string(),
+            tenant_id: target.tenant_id.clone(),
+            cloud: None,
+            operator: None,
+            redacted: false,
+        },
+        sections: BTreeMap::new(),
+    }
+}
+
+/// The field an item of `section` is matched on: ARM ID, or name for tables and settings.
+fn key_field(section: SectionName) -> &'static str {
+    match section {
+        SectionName::Tables | SectionName::Settings => "name",
+        _ => "id",
+    }
+}
+
+/// Put an item into its section, replacing the live one of the same key (case-insensitive,
+/// as ARM IDs and names are); the replaced key, if any. A section live facts could not read
+/// stays an error (fail closed: the rest of it is unknown).
+fn put(facts: &mut FactsDocument, item: &ContentItem) -> Option<String> {
+    let section = facts
+        .sections
+        .entry(item.section)
+        .or_insert_with(|| Section::Data(Value::Array(Vec::new())));
+    let Section::Data(Value::Array(items)) = section else {
+        return None;
+    };
+    let field = key_field(item.section);
+    let pos = items.iter().position(|v| same_key(v, field, &item.key));
+    match pos {
+        Some(i) => {
+            items[i] = item.value.clone();
+            Some(item.key.clone())
+        }
+        None => {
+            items.push(item.value.clone());
+            None
+        }
+    }
+}
+
+fn remove(facts: &mut FactsDocument, section: SectionName, key: &str) -> bool {
+    let Some(Section::Data(Value::Array(items))) = facts.sections.get_mut(&section) else {
+        return false;
+    };
+    let before = items.len();
+    items.retain(|v| !same_key(v, key_field(section), key));
+    items.len() != before
+}
+
+fn same_key(v: &Value, field: &str, key: &str) -> bool {
+    v.get(field)
+        .and_then(Value::as_str)
+        .is_some_and(|k| k.eq_ignore_ascii_case(key))
+}
+
+/// Whether evidence names this content item: its ID, its name, or (tables and settings,
+/// which policies name by a built ID) an ID ending in `/<name>`.
+fn names_item(e: &Evidence, item: &ContentItem) -> bool {
+    let key = item.key.to_ascii_lowercase();
+    let id = e.id.to_ascii_lowercase();
+    id == key
+        || (key_field(item.section) == "name"
+            && (e.name.eq_ignore_ascii_case(&item.key) || id.ends_with(&format!("/{key}"))))
+}
+
+/// How one control judged one withheld item over every probe.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// Offending in every probe: the evidence, and the first probe's finding (its message
+    /// and remediation are rendered for this evidence).
+    Offending(Evidence, Box<Finding>),
+    /// Fine in every probe; the first probe's finding.
+    Fine(Box<Finding>),
+    Undetermined,
+}
+
+/// One withheld item and, per control ID, what the probes decided.
+struct Probed<'a> {
+    item: &'a ContentItem,
+    outcomes: HashMap<String, Outcome>,
+}
+
+/// Evaluate the catalog with `item`'s unresolved fields set to each candidate value.
+fn probe<'a>(
+    catalog: &Catalog,
+    config: &ValidConfig,
+    profile: Profile,
+    facts: &FactsDocument,
+    item: &'a ContentItem,
+) -> Probed<'a> {
+    let readers: Vec<&Control> = catalog
+        .controls
+        .iter()
+        .filter(|c| c.policy.reads.contains(&item.section))
+        .collect();
+    let sources: Vec<String> = readers.iter().map(|c| source_of(c)).collect();
+    let relevant: Vec<&super::Unresolved> = item
+        .unresolved
+        .iter()
+        .filter(|u| sources.iter().any(|s| mentions(s, u.field)))
+        .collect();
+    let strings = string_candidates(&readers, config);
+    let per_field: Vec<Vec<Value>> = relevant
+        .iter()
+        .map(|u| candidates(u.field, &strings))
+        .collect();
+    let combos: usize = per_field
+        .iter()
+        .map(Vec::len)
+        .try_fold(1usize, |a, n| a.checked_mul(n))
+        .unwrap_or(usize::MAX);
+    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
+    let over_budget = combos > PROBE_BUDGET;
+    let assignments: Vec<Vec<Value>> = if over_budget {
+        vec![Vec::new()]
+    } else {
+        cartesian(&per_field)
+    };
+    for values in assignments {
+        let mut value = item.value.clone();
+        if !over_budget {
+            for (u, v) in relevant.iter().zip(values) {
+                value[u.field] = v;
+            }
+        }
+        let mut f = facts.clone();
+        let probe_item = ContentItem {
+            value,
+            ..item.clone()
+        };
+        put(&mut f, &probe_item);
+        for finding in eval::evaluate(catalog, config, &f, profile) {
+            let Some(source) = readers
+                .iter()
+                .zip(&sources)
+                .find(|(c, _)| c.policy.id == finding.control)
+                .map(|(_, s)| s)
+            else {
+                continue;
+            };
+            let this = if (over_budget && relevant.iter().any(|u| mentions(source, u.field)))
+                || finding.status == Status::Error
+                || (finding.status == Status::Skipped && finding.blocked_by.is_some())
+            {
+                Outcome::Undetermined
+            } else {
+                match finding.evidence.iter().find(|e| names_item(e, item)) {
+                    Some(e) => Outcome::Offending(e.clone(), Box::new(finding.clone())),
+                    None => Outcome::Fine(Box::new(finding.clone())),
+                }
+            };
+            let merged = match (outcomes.remove(&finding.control), this) {
+                (None, t) => t,
+                (Some(Outcome::Offending(e, f)), Outcome::Offending(..)) => {
+                    Outcome::Offending(e, f)
+                }
+                (Some(Outcome::Fine(f)), Outcome::Fine(_)) => Outcome::Fine(f),
+                _ => Outcome::Undetermined,
+            };
+            outcomes.insert(finding.control.clone(), merged);
+        }
+    }
+    Probed { item, outcomes }
+}
+
+/// A control's CEL, all of it.
+fn source_of(c: &Control) -> String {
+    let p = &c.policy;
+    [
+        p.applies_when.as_deref(),
+        Some(p.violations.as_str()),
+        p.notes.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+/// Whether CEL source selects `field` (`.field`): a sound over-approximation of "reads it".
+fn mentions(source: &str, field: &str) -> bool {
+    source.match_indices(field).any(|(i, _)| {
+        let before = source[..i].chars().next_back();
+        let after = source[i + field.len()..].chars().next();
+        before == Some('.')
+            || before == Some('\'') && after == Some('\'')
+            || source[..i].ends_with("has(")
+    } && !source[i + field.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+}
+
+/// Every string literal of the controls' CEL and every string of their effective params, as
+/// written and lower-cased, plus one string equal to none of them.
+fn string_candidates(readers: &[&Control], config: &ValidConfig) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for c in readers {
+        let src = source_of(c);
+        let mut rest = src.as_str();
+        while let Some(start) = rest.find('\'') {
+            let after = &rest[start + 1..];
+            let Some(end) = after.find('\'') else { break };
+            out.insert(after[..end].to_string());
+            rest = &after[end + 1..];
+        }
+        for v in config.effective(c).params.values() {
+            collect_strings(v, &mut out);
+        }
+    }
+    let lower: Vec<String> = out.iter().map(|s| s.to_lowercase()).collect();
+    out.extend(lower);
+    out.insert("\u{1}xdrguard-none-of-these".into());
+    out.into_iter().collect()
+}
+
+fn collect_strings(v: &Value, out: &mut BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            out.insert(s.clone());
+        }
+        Value::Array(a) => a.iter().for_each(|x| collect_strings(x, out)),
+        _ => {}
+    }
+}
+
+/// Candidate values of one facts field, by its type in the facts types.
+fn candidates(field: &str, strings: &[String]) -> Vec<Value> {
+    match field {
+        "enabled" | "is_enabled" => vec![Value::Bool(true), Value::Bool(false)],
+        "filtered_alert_providers" | "entity_providers" | "data_sources" => {
+            let mut v = vec![Value::Array(Vec::new())];
+            v.extend(
+                strings
+                    .iter()
+                    .map(|s| Value::Array(vec![Value::String(s.clone())])),
+            );
+            v
+        }
+        "retention_in_days" | "total_retention_in_days" => {
+            vec![
+                Value::Null,
+                0.into(),
+                30.into(),
+                90.into(),
+                180.into(),
+                365.into(),
+                730.into(),
+                (-1).into(),
+            ]
+        }
+        _ => {
+            let mut v = vec![Value::Null];
+            v.extend(strings.iter().map(|s| Value::String(s.clone())));
+            v
+        }
+    }
+}
+
+fn cartesian(per_field: &[Vec<Value>]) -> Vec<Vec<Value>> {
+    per_field.iter().fold(vec![Vec::new()], |acc, options| {
+        acc.iter()
+            .flat_map(|prefix| {
+                options.iter().map(move |o| {
+                    let mut p = prefix.clone();
+                    p.push(o.clone());
+                    p
+                })
+            })
+            .collect()
+    })
+}
+
+/// Append where the item is written to an evidence's detail.
+fn locate(e: &mut Evidence, loc: &SourceLocation) {
+    let at = format!("at {loc}");
+    e.detail = if e.detail.is_empty() {
+        at
+    } else {
+        format!("{} ({at})", e.detail)
+    };
+}
+
+/// What every control's conclusion shares.
+struct Context<'a> {
+    content: &'a ContentSet,
+    probes: &'a [Probed<'a>],
+    /// Judged over live facts (every section supplied; absences are real).
+    overlay: bool,
+    /// Sections the content has items in.
+    supplied: &'a BTreeSet<SectionName>,
+    /// Final statuses of the controls concluded so far (dependencies come first).
+    concluded: &'a HashMap<String, Status>,
+}
+
+/// Read a control's finding over content: not-in-content, absences, probes, locations.
+fn conclude(
+    mut f: Finding,
+    control: &Control,
+    ctx: &Context,
+    locations: &mut HashMap<(String, String), SourceLocation>,
+) -> Finding {
+    let (content, probes, overlay, supplied) = (ctx.content, ctx.probes, ctx.overlay, ctx.supplied);
+    let reads = &control.policy.reads;
+    // Gates (disabled, profile, blocked) and "not applicable" keep their own reason — unless
+    // an item withheld for its unknown values could make the control apply.
+    let unsettled = probes.iter().any(|p| {
+        matches!(
+            p.outcomes.get(&control.policy.id),
+            Some(Outcome::Offending(..) | Outcome::Undetermined)
+        )
+    });
+    let not_applicable = f
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with("not applicable"));
+    // Blocked only in the run that withheld this control's unknown items: the blocker
+    // itself did not fail in the end, so the probes (run unblocked) decide.
+    let falsely_blocked = f
+        .blocked_by
+        .as_ref()
+        .is_some_and(|b| ctx.concluded.get(b) != Some(&Status::Fail));
+    let concerned = probes
+        .iter()
+        .any(|p| p.outcomes.contains_key(&control.policy.id));
+    let reopened = f.status == Status::Skipped
+        && ((not_applicable && unsettled) || (falsely_blocked && concerned));
+    if f.status == Status::Skipped && !reopened {
+        return f;
+    }
+    if reopened && falsely_blocked {
+        // The probes ran the control unblocked: start from one of theirs, without the
+        // probed item's own evidence (the probe outcomes add it back if it offends).
+        let probed = probes
+            .iter()
+            .find_map(|p| match p.outcomes.get(&control.policy.id) {
+                Some(Outcome::Offending(_, pf) | Outcome::Fine(pf)) => Some((p.item, pf)),
+                _ => None,
+            });
+        if let Some((item, pf)) = probed {
+            let mut pf = (**pf).clone();
+            pf.evidence.retain(|e| !names_item(e, item));
+            f = pf;
+        }
+    }
+    if !overlay {
+        let missing: Vec<&str> = reads
+            .iter()
+            .filter(|s| !supplied.contains(s))
+            .map(|s| s.as_str())
+            .collect();
+        if missing.len() == reads.len() {
+            return not_in_content(f, format!(
+                "not in content: the scanned content has no {}; scan with --facts live.json to judge it",
+                missing.join(", ")
+            ));
+        }
+        if !missing.is_empty() {
+            return not_in_content(f, format!(
+                "not in content: needs {} besides what the content declares; scan with --facts live.json to judge it",
+                missing.join(", ")
+            ));
+        }
+    }
+    let items: Vec<&ContentItem> = content
+        .items
+        .iter()
+        .filter(|i| reads.contains(&i.section))
+        .collect();
+    let mut located = Vec::new();
+    let mut absent = Vec::new();
+    let original = f.evidence.len();
+    for mut e in std::mem::take(&mut f.evidence) {
+        match items.iter().find(|i| names_item(&e, i)) {
+            Some(i) => {
+                locate(&mut e, &i.location);
+                locations.insert((f.control.clone(), e.id.clone()), i.location.clone());
+                located.push(e);
+            }
+            None if overlay => located.push(e),
+            None => absent.push(e),
+        }
+    }
+    let mut undetermined = Vec::new();
+    let mut probed_finding = None;
+    for p in probes.iter().filter(|p| reads.contains(&p.item.section)) {
+        match p.outcomes.get(&control.policy.id) {
+            Some(Outcome::Offending(e, pf)) => {
+                probed_finding.get_or_insert_with(|| pf.clone());
+                let mut e = e.clone();
+                locate(&mut e, &p.item.location);
+                locations.insert((f.control.clone(), e.id.clone()), p.item.location.clone());
+                located.push(e);
+            }
+            Some(Outcome::Undetermined) => undetermined.push(describe_unknown(p.item)),
+            // Decided fine, or not concerned: the control does not read the unknown values.
+            Some(Outcome::Fine(_)) | None => {}
+        }
+    }
+    let changed = !absent.is_empty() || located.len() != original;
+    if !absent.is_empty() {
+        let names: Vec<&str> = absent.iter().take(5).map(|e| e.id.as_str()).collect();
+        f.notes.push(format!(
+            "{} item(s) the workspace must have but the content does not declare ({}{}) are judged only with --facts",
+            absent.len(),
+            names.join(", "),
+            if absent.len() > 5 { ", …" } else { "" }
+        ));
+    }
+    if !located.is_empty() {
+        if f.status != Status::Fail {
+            // The base run did not see these items (withheld): its remediation and message
+            // are not for them; a probe's are.
+            if let Some(pf) = probed_finding {
+                f.remediation = pf.remediation.clone();
+                f.message = pf.message.clone();
+            }
+        }
+        f.status = Status::Fail;
+        f.reason = None;
+        if changed && f.status == Status::Fail {
+            let names: Vec<String> = located
+                .iter()
+                .map(|e| {
+                    if e.name.is_empty() {
+                        e.id.clone()
+                    } else {
+                        e.name.clone()
+                    }
+                })
+                .collect();
+            f.message = format!(
+                "{} offending item(s) in the content: {}",
+                located.len(),
+                names.join(", ")
+            );
+        }
+        f.evidence = located;
+        for u in &undetermined {
+            f.notes.push(format!("could not be resolved: {u}"));
+        }
+        return f;
+    }
+    if !undetermined.is_empty() {
+        let reason = format!(
+            "depends on a value xdrguard could not resolve: {}",
+            undetermined.join("; ")
+        );
+        f.status = Status::Error;
+        f.message = reason.clone();
+        f.reason = Some(reason);
+        f.remediation = Default::default();
+        return f;
+    }
+    if reopened && located.is_empty() && undetermined.is_empty() && !falsely_blocked {
+        return f;
+    }
+    if !absent.is_empty() {
+        return not_in_content(f, "not in content: the control judges what the workspace lacks; scan with --facts live.json to judge it".into());
+    }
+    if f.status == Status::Fail && !overlay {
+        // Every violation was an absence or a withheld item decided fine.
+        f.status = Status::Pass;
+        f.message = format!("{}: no offending item in the content", control.policy.title);
+        f.remediation = Default::default();
+    }
+    f
+}
+
+fn not_in_content(mut f: Finding, reason: String) -> Finding {
+    f.status = Status::Skipped;
+    f.message = reason.clone();
+    f.reason = Some(reason);
+    f.evidence.clear();
+    f.remediation = Default::default();
+    f
+}
+
+/// "`field` = `expression` (path:line:col)" for each unresolved value of an item.
+fn describe_unknown(item: &ContentItem) -> String {
+    item.unresolved
+        .iter()
+        .map(|u| {
+            let hint = match u.cause {
+                UnresolvedCause::DeploymentTarget => {
+                    " — known only at deployment: pass --facts or --workspace"
+                }
+                UnresolvedCause::NotInFormat => "",
+                UnresolvedCause::Expression => " — not evaluated by xdrguard",
+            };
+            format!(
+                "{} of {} = `{}` ({}){hint}",
+                u.field, item.key, u.expression, u.location
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
