@@ -241,7 +241,8 @@ mod tests {
     fn strict_json_errors_name_line_and_column() {
         let e = json("{\n  \"a\": 1\n  \"b\": 2\n}").unwrap_err();
         assert!(
-            e.message.starts_with("t.json:2:9: not valid JSON: Expected comma"),
+            e.message
+                .starts_with("t.json:2:9: not valid JSON: Expected comma"),
             "{}",
             e.message
         );
