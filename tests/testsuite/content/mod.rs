@@ -3,6 +3,7 @@
 //! file selection, the overlay on live facts, report formats, and bad content.
 
 mod bad;
+mod ci;
 mod overlay;
 mod scan;
 mod select;
@@ -97,4 +98,51 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), target).unwrap();
         }
     }
+}
+
+pub fn git(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A git repository of the fixture content with a pull request on branch `pr` (checked out)
+/// against `main`: it enables a Defender incident creation rule through its parameters
+/// file, adds a stale per-product connector and deletes a workbook.
+pub fn pr_repo() -> tempfile::TempDir {
+    let dir = copy_fixture();
+    let d = dir.path();
+    let params = "AnalyticsRules/DefenderEndpointIncidents.parameters.json";
+    std::fs::remove_file(d.join(params)).unwrap();
+    let connector = d.join("DataConnectors/MicrosoftDefenderAdvancedThreatProtection.json");
+    std::fs::remove_file(&connector).unwrap();
+    git(d, &["init", "-q", "-b", "main"]);
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "base"]);
+    git(d, &["checkout", "-qb", "pr"]);
+    std::fs::copy(fixture().join(params), d.join(params)).unwrap();
+    std::fs::copy(
+        fixture().join("DataConnectors/MicrosoftDefenderAdvancedThreatProtection.json"),
+        &connector,
+    )
+    .unwrap();
+    std::fs::remove_file(d.join("Workbooks/DefenderIncidents.json")).unwrap();
+    git(d, &["add", "-A"]);
+    git(d, &["commit", "-qm", "pr"]);
+    dir
 }

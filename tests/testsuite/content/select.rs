@@ -24,30 +24,6 @@ fn excludes_and_gitignore_leave_files_out() {
     assert_eq!(s["XDR-CON-04"], "skipped");
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = std::process::Command::new("git")
-        .current_dir(dir)
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A pull request that enables a rule through its parameters file and adds a stale
-/// connector: only those files are judged, and the rule's template comes with its
-/// parameters file.
 #[test]
 fn changed_from_judges_only_what_the_change_touched() {
     let dir = copy_fixture();
