@@ -154,6 +154,11 @@ fn merged(
     for item in items {
         let hold = withheld.iter().any(|w| std::ptr::eq(*w, item));
         let hit = if hold {
+            // The section is still supplied (by content), only this item is unknown.
+            facts
+                .sections
+                .entry(item.section)
+                .or_insert_with(|| Section::Data(Value::Array(Vec::new())));
             remove(&mut facts, item.section, &item.key)
         } else {
             put(&mut facts, item).is_some()

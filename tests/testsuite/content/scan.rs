@@ -277,3 +277,12 @@ fn table_and_markdown_name_path_and_line() {
         );
     }
 }
+
+/// The Azure-Sentinel YAML format has no enabled state: a Scheduled rule is probed both
+/// ways and is no incident creation rule either way, so CON-03 passes (never an error).
+#[test]
+fn a_yaml_rule_alone_is_decided_by_probing() {
+    let (code, report, err) = scan_json(&fixture().join("AnalyticsRules/YAML"), &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(statuses(&report)["XDR-CON-03"], "pass");
+}
