@@ -61,9 +61,69 @@ pub fn run(mut args: ScanArgs) -> Result<u8, InputError> {
     let inputs = load_inputs(&args.eval)?;
     let live = args.facts.as_deref().map(FactsDocument::load).transpose()?;
     let target = target(&args, live.as_ref())?;
+    let set = read_content(&args, live.as_ref(), &target)?;
+    let now = now()?;
+    let judged = judge::judge(
+        &inputs.catalog,
+        &inputs.config,
+        args.eval.profile,
+        &set,
+        live.as_ref(),
+        &target,
+        now,
+    );
+    let report = Report::new(
+        judged.findings,
+        &judged.facts,
+        args.eval.profile,
+        &inputs.gate,
+        now,
+    );
+    let e = &args.eval;
+    if e.output.is_some() || !e.quiet {
+        let text = report::render(&report, e.format, e.output.is_none());
+        write_output(e.output.as_deref(), &text)?;
+    }
+    for spec in &e.reports {
+        write_output(
+            Some(&spec.path),
+            &report::render(&report, spec.format, false),
+        )?;
+    }
+    if args.annotations && !e.quiet {
+        write_output(None, &annotations(&report, &set, &judged.locations))?;
+    }
+    let table_on_stdout = e.format == Format::Table && e.output.is_none() && !e.quiet;
+    if !table_on_stdout {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if !e.quiet {
+        for n in &set.notes {
+            let at = n.line.map(|l| format!(":{l}")).unwrap_or_default();
+            eprintln!("note: {}{at}: {}", n.path, n.message);
+        }
+        eprintln!(
+            "scanned {} content file(s): {} item(s), {} automation rule(s), {} content template(s); {} live item(s) replaced",
+            set.files_scanned,
+            set.items.len(),
+            set.automation_rules.len(),
+            set.templates.len(),
+            judged.replaced.len()
+        );
+    }
+    Ok(report.exit_code)
+}
+
+/// Select the files (paths, or a change list) and read them.
+fn read_content(
+    args: &ScanArgs,
+    live: Option<&FactsDocument>,
+    target: &Target,
+) -> Result<content::ContentSet, InputError> {
     let workspace_guid = args.workspace_id.clone().or_else(|| {
-        live.as_ref()
-            .and_then(|l| l.data(SectionName::Workspace))
+        live.and_then(|l| l.data(SectionName::Workspace))
             .and_then(|w| w.get("customer_id"))
             .and_then(|v| v.as_str())
             .map(String::from)
@@ -113,60 +173,7 @@ pub fn run(mut args: ScanArgs) -> Result<u8, InputError> {
     };
     let mut set = content::scan(&files, &opts)?;
     set.notes.extend(select_notes);
-    let now = now()?;
-    let judged = judge::judge(
-        &inputs.catalog,
-        &inputs.config,
-        args.eval.profile,
-        &set,
-        live.as_ref(),
-        &target,
-        now,
-    );
-    let report = Report::new(
-        judged.findings,
-        &judged.facts,
-        args.eval.profile,
-        &inputs.gate,
-        now,
-    );
-    let e = &args.eval;
-    if e.output.is_some() || !e.quiet {
-        write_output(
-            e.output.as_deref(),
-            &report::render(&report, e.format, e.output.is_none()),
-        )?;
-    }
-    for spec in &e.reports {
-        write_output(
-            Some(&spec.path),
-            &report::render(&report, spec.format, false),
-        )?;
-    }
-    if args.annotations && !e.quiet {
-        write_output(None, &annotations(&report, &set, &judged.locations))?;
-    }
-    let table_on_stdout = e.format == Format::Table && e.output.is_none() && !e.quiet;
-    if !table_on_stdout {
-        for w in &report.warnings {
-            eprintln!("warning: {w}");
-        }
-    }
-    if !e.quiet {
-        for n in &set.notes {
-            let at = n.line.map(|l| format!(":{l}")).unwrap_or_default();
-            eprintln!("note: {}{at}: {}", n.path, n.message);
-        }
-        eprintln!(
-            "scanned {} content file(s): {} item(s), {} automation rule(s), {} content template(s); {} live item(s) replaced",
-            set.files_scanned,
-            set.items.len(),
-            set.automation_rules.len(),
-            set.templates.len(),
-            judged.replaced.len()
-        );
-    }
-    Ok(report.exit_code)
+    Ok(set)
 }
 
 /// Where the content deploys: `--workspace`, or the live facts' target.

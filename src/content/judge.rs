@@ -54,31 +54,8 @@ pub fn judge(
         .iter()
         .filter(|i| !i.unresolved.is_empty())
         .collect();
-    // Per control, the items whose unresolved values it reads; controls sharing that set
-    // share one evaluation (usually there are one or two sets).
-    let mut groups: BTreeMap<Vec<usize>, Vec<&str>> = BTreeMap::new();
-    for c in &catalog.controls {
-        let src = source_of(c);
-        let key: Vec<usize> = (0..unknown.len())
-            .filter(|&i| reads_unresolved(c, &src, unknown[i]))
-            .collect();
-        groups.entry(key).or_default().push(c.policy.id.as_str());
-    }
-    let mut by_control: HashMap<String, Finding> = HashMap::new();
-    for (key, ids) in &groups {
-        let withheld: Vec<&ContentItem> = key.iter().map(|&i| unknown[i]).collect();
-        let (facts, _) = merged(start(), &content.items, &withheld);
-        for f in eval::evaluate(catalog, config, &facts, profile) {
-            if ids.contains(&f.control.as_str()) {
-                by_control.insert(f.control.clone(), f);
-            }
-        }
-    }
-    let base: Vec<Finding> = catalog
-        .controls
-        .iter()
-        .filter_map(|c| by_control.remove(&c.policy.id))
-        .collect();
+    let groups = groups(catalog, &unknown);
+    let base = evaluate_groups(catalog, config, profile, &groups, &unknown, &start, content);
     // Probes start from the facts with every unknown item withheld; each withheld item is
     // probed for the controls that read its unresolved values.
     let (facts, replaced) = merged(start(), &content.items, &unknown);
@@ -135,6 +112,51 @@ pub fn judge(
         replaced,
         locations,
     }
+}
+
+/// Per control, the (indices of the) unknown items whose unresolved values it reads;
+/// controls sharing that set share one evaluation (usually there are one or two sets).
+fn groups<'c>(
+    catalog: &'c Catalog,
+    unknown: &[&ContentItem],
+) -> BTreeMap<Vec<usize>, Vec<&'c str>> {
+    let mut groups: BTreeMap<Vec<usize>, Vec<&str>> = BTreeMap::new();
+    for c in &catalog.controls {
+        let src = source_of(c);
+        let key: Vec<usize> = (0..unknown.len())
+            .filter(|&i| reads_unresolved(c, &src, unknown[i]))
+            .collect();
+        groups.entry(key).or_default().push(c.policy.id.as_str());
+    }
+    groups
+}
+
+/// Each control's finding from the evaluation that withholds the items it reads unknowns of,
+/// in catalog order.
+fn evaluate_groups(
+    catalog: &Catalog,
+    config: &ValidConfig,
+    profile: Profile,
+    groups: &BTreeMap<Vec<usize>, Vec<&str>>,
+    unknown: &[&ContentItem],
+    start: &dyn Fn() -> FactsDocument,
+    content: &ContentSet,
+) -> Vec<Finding> {
+    let mut by_control: HashMap<String, Finding> = HashMap::new();
+    for (key, ids) in groups {
+        let withheld: Vec<&ContentItem> = key.iter().map(|&i| unknown[i]).collect();
+        let (facts, _) = merged(start(), &content.items, &withheld);
+        for f in eval::evaluate(catalog, config, &facts, profile) {
+            if ids.contains(&f.control.as_str()) {
+                by_control.insert(f.control.clone(), f);
+            }
+        }
+    }
+    catalog
+        .controls
+        .iter()
+        .filter_map(|c| by_control.remove(&c.policy.id))
+        .collect()
 }
 
 /// Whether control `c` (CEL `src`) reads one of `item`'s unresolved values.
@@ -473,156 +495,43 @@ struct Context<'a> {
 
 /// Read a control's finding over content: not-in-content, absences, probes, locations.
 fn conclude(
-    mut f: Finding,
+    f: Finding,
     control: &Control,
     ctx: &Context,
     locations: &mut HashMap<(String, String), SourceLocation>,
 ) -> Finding {
-    let (content, probes, overlay, supplied) = (ctx.content, ctx.probes, ctx.overlay, ctx.supplied);
-    let reads = &control.policy.reads;
-    // Gates (disabled, profile, blocked) and "not applicable" keep their own reason — unless
-    // an item withheld for its unknown values could make the control apply.
-    let unsettled = probes.iter().any(|p| {
-        matches!(
-            p.outcomes.get(&control.policy.id),
-            Some(Outcome::Offending(..) | Outcome::Undetermined)
-        )
-    });
-    let not_applicable = f
-        .reason
-        .as_deref()
-        .is_some_and(|r| r.starts_with("not applicable"));
-    // Blocked only in the run that withheld this control's unknown items: the blocker
-    // itself did not fail in the end, so the probes (run unblocked) decide.
-    let falsely_blocked = f
-        .blocked_by
-        .as_ref()
-        .is_some_and(|b| ctx.concluded.get(b) != Some(&Status::Fail));
-    let concerned = probes
-        .iter()
-        .any(|p| p.outcomes.contains_key(&control.policy.id));
-    let reopened = f.status == Status::Skipped
-        && ((not_applicable && unsettled) || (falsely_blocked && concerned));
-    if f.status == Status::Skipped && !reopened {
-        return f;
-    }
-    if reopened && falsely_blocked {
-        // The probes ran the control unblocked: start from one of theirs, without the
-        // probed item's own evidence (the probe outcomes add it back if it offends).
-        let probed = probes
-            .iter()
-            .find_map(|p| match p.outcomes.get(&control.policy.id) {
-                Some(Outcome::Offending(_, pf) | Outcome::Fine(pf)) => Some((p.item, pf)),
-                _ => None,
-            });
-        if let Some((item, pf)) = probed {
-            let mut pf = (**pf).clone();
-            pf.evidence.retain(|e| !names_item(e, item));
-            f = pf;
+    let (mut f, plain_reopen) = match reopen(f, control, ctx) {
+        Reopen::Keep(f) => return f,
+        Reopen::Judge(f, plain) => (f, plain),
+    };
+    if !ctx.overlay {
+        if let Some(reason) = missing_sections(&control.policy.reads, ctx.supplied) {
+            return not_in_content(f, reason);
         }
     }
-    if !overlay {
-        let missing: Vec<&str> = reads
-            .iter()
-            .filter(|s| !supplied.contains(s))
-            .map(|s| s.as_str())
-            .collect();
-        if missing.len() == reads.len() {
-            return not_in_content(f, format!(
-                "not in content: the scanned content has no {}; scan with --facts live.json to judge it",
-                missing.join(", ")
-            ));
-        }
-        if !missing.is_empty() {
-            return not_in_content(f, format!(
-                "not in content: needs {} besides what the content declares; scan with --facts live.json to judge it",
-                missing.join(", ")
-            ));
-        }
-    }
-    let items: Vec<&ContentItem> = content
-        .items
-        .iter()
-        .filter(|i| reads.contains(&i.section))
-        .collect();
-    let mut located = Vec::new();
-    let mut absent = Vec::new();
     let original = f.evidence.len();
-    for mut e in std::mem::take(&mut f.evidence) {
-        match items.iter().find(|i| names_item(&e, i)) {
-            Some(i) => {
-                locate(&mut e, &i.location);
-                locations.insert((f.control.clone(), e.id.clone()), i.location.clone());
-                located.push(e);
-            }
-            None if overlay => located.push(e),
-            None => absent.push(e),
-        }
-    }
-    let mut undetermined = Vec::new();
-    let mut probed_finding = None;
-    for p in probes.iter().filter(|p| reads.contains(&p.item.section)) {
-        match p.outcomes.get(&control.policy.id) {
-            Some(Outcome::Offending(e, pf)) => {
-                probed_finding.get_or_insert_with(|| pf.clone());
-                let mut e = e.clone();
-                locate(&mut e, &p.item.location);
-                locations.insert((f.control.clone(), e.id.clone()), p.item.location.clone());
-                located.push(e);
-            }
-            Some(Outcome::Undetermined) => undetermined.push(describe_unknown(p.item)),
-            // Decided fine, or not concerned: the control does not read the unknown values.
-            Some(Outcome::Fine(_)) | None => {}
-        }
-    }
-    let changed = !absent.is_empty() || located.len() != original;
-    if !absent.is_empty() {
-        let names: Vec<&str> = absent.iter().take(5).map(|e| e.id.as_str()).collect();
+    let sorted = sort_evidence(&mut f, control, ctx, locations);
+    if !sorted.absent.is_empty() {
+        let names: Vec<&str> = sorted
+            .absent
+            .iter()
+            .take(5)
+            .map(|e| e.id.as_str())
+            .collect();
         f.notes.push(format!(
             "{} item(s) the workspace must have but the content does not declare ({}{}) are judged only with --facts",
-            absent.len(),
+            sorted.absent.len(),
             names.join(", "),
-            if absent.len() > 5 { ", …" } else { "" }
+            if sorted.absent.len() > 5 { ", …" } else { "" }
         ));
     }
-    if !located.is_empty() {
-        if f.status != Status::Fail {
-            // The base run did not see these items (withheld): its remediation and message
-            // are not for them; a probe's are.
-            if let Some(pf) = probed_finding {
-                f.remediation = pf.remediation.clone();
-                f.message = pf.message.clone();
-            }
-        }
-        f.status = Status::Fail;
-        f.reason = None;
-        if changed && f.status == Status::Fail {
-            let names: Vec<String> = located
-                .iter()
-                .map(|e| {
-                    if e.name.is_empty() {
-                        e.id.clone()
-                    } else {
-                        e.name.clone()
-                    }
-                })
-                .collect();
-            f.message = format!(
-                "{} offending item(s) in the content: {}",
-                located.len(),
-                names.join(", ")
-            );
-        }
-        f.evidence = located;
-        for u in &undetermined {
-            f.notes.push(format!("could not be resolved: {u}"));
-        }
-        return f;
+    if !sorted.located.is_empty() {
+        return failed(f, sorted, original);
     }
-    if !undetermined.is_empty() {
+    if !sorted.undetermined.is_empty() {
         let reason = format!(
             "depends on a value xdrguard could not resolve: {}",
-            undetermined.join("; ")
+            sorted.undetermined.join("; ")
         );
         f.status = Status::Error;
         f.message = reason.clone();
@@ -630,17 +539,190 @@ fn conclude(
         f.remediation = Default::default();
         return f;
     }
-    if reopened && located.is_empty() && undetermined.is_empty() && !falsely_blocked {
+    if plain_reopen {
         return f;
     }
-    if !absent.is_empty() {
+    if !sorted.absent.is_empty() {
         return not_in_content(f, "not in content: the control judges what the workspace lacks; scan with --facts live.json to judge it".into());
     }
-    if f.status == Status::Fail && !overlay {
+    if f.status == Status::Fail && !ctx.overlay {
         // Every violation was an absence or a withheld item decided fine.
         f.status = Status::Pass;
         f.message = format!("{}: no offending item in the content", control.policy.title);
         f.remediation = Default::default();
+    }
+    f
+}
+
+/// Whether a finding is judged over content, or kept as the evaluator gave it.
+enum Reopen {
+    Keep(Finding),
+    /// Judge it; `true` when it is a "not applicable" that only the probes could change.
+    Judge(Finding, bool),
+}
+
+/// Gates (disabled, profile, blocked) and "not applicable" keep their own reason — unless an
+/// item withheld for its unknown values could make the control apply, or the control was
+/// blocked only in the run that withheld those items (its blocker did not fail in the end:
+/// the probes, run unblocked, decide).
+fn reopen(f: Finding, control: &Control, ctx: &Context) -> Reopen {
+    if f.status != Status::Skipped {
+        return Reopen::Judge(f, false);
+    }
+    let id = &control.policy.id;
+    let outcomes = || {
+        ctx.probes
+            .iter()
+            .filter_map(|p| p.outcomes.get(id).map(|o| (p, o)))
+    };
+    let unsettled =
+        outcomes().any(|(_, o)| matches!(o, Outcome::Offending(..) | Outcome::Undetermined));
+    let not_applicable = f
+        .reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with("not applicable"));
+    let falsely_blocked = f
+        .blocked_by
+        .as_ref()
+        .is_some_and(|b| ctx.concluded.get(b) != Some(&Status::Fail));
+    if falsely_blocked {
+        // Start from a probe's finding, without the probed item's own evidence (the probe
+        // outcomes add it back if it offends).
+        let probed = outcomes().find_map(|(p, o)| match o {
+            Outcome::Offending(_, pf) | Outcome::Fine(pf) => Some((p.item, pf)),
+            Outcome::Undetermined => None,
+        });
+        if let Some((item, pf)) = probed {
+            let mut pf = (**pf).clone();
+            pf.evidence.retain(|e| !names_item(e, item));
+            return Reopen::Judge(pf, false);
+        }
+        if outcomes().next().is_some() {
+            return Reopen::Judge(f, false);
+        }
+    }
+    if not_applicable && unsettled {
+        return Reopen::Judge(f, true);
+    }
+    Reopen::Keep(f)
+}
+
+/// "not in content" when the control reads sections the content does not supply.
+fn missing_sections(reads: &[SectionName], supplied: &BTreeSet<SectionName>) -> Option<String> {
+    let missing: Vec<&str> = reads
+        .iter()
+        .filter(|s| !supplied.contains(s))
+        .map(|s| s.as_str())
+        .collect();
+    if missing.is_empty() {
+        None
+    } else if missing.len() == reads.len() {
+        Some(format!(
+            "not in content: the scanned content has no {}; scan with --facts live.json to judge it",
+            missing.join(", ")
+        ))
+    } else {
+        Some(format!(
+            "not in content: needs {} besides what the content declares; scan with --facts live.json to judge it",
+            missing.join(", ")
+        ))
+    }
+}
+
+/// A finding's evidence sorted by what content says about it.
+struct Sorted {
+    /// On a content item (with its location), or a live item (overlay).
+    located: Vec<Evidence>,
+    /// Scan only: what the workspace lacks, which content cannot show.
+    absent: Vec<Evidence>,
+    /// Withheld items the probes could not decide.
+    undetermined: Vec<String>,
+    /// The first probe finding that found a withheld item offending.
+    probed: Option<Box<Finding>>,
+}
+
+fn sort_evidence(
+    f: &mut Finding,
+    control: &Control,
+    ctx: &Context,
+    locations: &mut HashMap<(String, String), SourceLocation>,
+) -> Sorted {
+    let reads = &control.policy.reads;
+    let items: Vec<&ContentItem> = ctx
+        .content
+        .items
+        .iter()
+        .filter(|i| reads.contains(&i.section))
+        .collect();
+    let mut sorted = Sorted {
+        located: Vec::new(),
+        absent: Vec::new(),
+        undetermined: Vec::new(),
+        probed: None,
+    };
+    let mut place = |mut e: Evidence, loc: &SourceLocation, out: &mut Vec<Evidence>| {
+        locate(&mut e, loc);
+        locations.insert((f.control.clone(), e.id.clone()), loc.clone());
+        out.push(e);
+    };
+    for e in std::mem::take(&mut f.evidence) {
+        match items.iter().find(|i| names_item(&e, i)) {
+            Some(i) => place(e, &i.location, &mut sorted.located),
+            None if ctx.overlay => sorted.located.push(e),
+            None => sorted.absent.push(e),
+        }
+    }
+    for p in ctx
+        .probes
+        .iter()
+        .filter(|p| reads.contains(&p.item.section))
+    {
+        match p.outcomes.get(&control.policy.id) {
+            Some(Outcome::Offending(e, pf)) => {
+                sorted.probed.get_or_insert_with(|| pf.clone());
+                place(e.clone(), &p.item.location, &mut sorted.located);
+            }
+            Some(Outcome::Undetermined) => sorted.undetermined.push(describe_unknown(p.item)),
+            // Decided fine, or not concerned: the control does not read the unknown values.
+            Some(Outcome::Fine(_)) | None => {}
+        }
+    }
+    sorted
+}
+
+/// A `fail` on the located evidence; `original` is how many items the evaluator named.
+fn failed(mut f: Finding, sorted: Sorted, original: usize) -> Finding {
+    if f.status != Status::Fail {
+        // The base run did not see these items (withheld): its remediation and message are
+        // not for them; a probe's are.
+        if let Some(pf) = sorted.probed {
+            f.remediation = pf.remediation.clone();
+            f.message = pf.message.clone();
+        }
+    }
+    if !sorted.absent.is_empty() || sorted.located.len() != original {
+        let names: Vec<&str> = sorted
+            .located
+            .iter()
+            .map(|e| {
+                if e.name.is_empty() {
+                    e.id.as_str()
+                } else {
+                    e.name.as_str()
+                }
+            })
+            .collect();
+        f.message = format!(
+            "{} offending item(s) in the content: {}",
+            sorted.located.len(),
+            names.join(", ")
+        );
+    }
+    f.status = Status::Fail;
+    f.reason = None;
+    f.evidence = sorted.located;
+    for u in &sorted.undetermined {
+        f.notes.push(format!("could not be resolved: {u}"));
     }
     f
 }
