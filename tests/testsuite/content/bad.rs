@@ -158,3 +158,53 @@ fn a_rule_looking_yaml_with_a_wrong_type_is_bad_input_and_other_yaml_is_skipped(
         "{err}"
     );
 }
+
+/// JSON-ish text: the tokens that steer a template parser and the expression evaluator.
+fn templateish() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    proptest::collection::vec(
+        prop_oneof![
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(",".to_string()),
+            Just(":".to_string()),
+            Just("\"".to_string()),
+            Just("\"resources\"".to_string()),
+            Just("\"contentVersion\"".to_string()),
+            Just("\"parameters\"".to_string()),
+            Just("\"type\": \"Microsoft.SecurityInsights/alertRules\"".to_string()),
+            Just("\"[concat(parameters('a'), variables('b').c[0])]\"".to_string()),
+            Just("\"[format('{0}', ''x'')]\"".to_string()),
+            Just("//".to_string()),
+            Just("/*".to_string()),
+            "[a-z0-9 ._-]{0,8}",
+            any::<char>().prop_map(String::from),
+        ],
+        0..64,
+    )
+    .prop_map(|parts| parts.concat())
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 128, ..Default::default() })]
+
+    /// Arbitrary text as a template and as its parameters file: content or a diagnostic,
+    /// never a panic.
+    #[test]
+    fn no_template_text_panics(template in templateish(), params in templateish()) {
+        let dir = tempfile::tempdir().unwrap();
+        let t = dir.path().join("T.json");
+        std::fs::write(&t, &template).unwrap();
+        std::fs::write(dir.path().join("T.parameters.json"), &params).unwrap();
+        let opts = xdrguard::content::ScanOptions {
+            repo_root: dir.path().to_path_buf(),
+            max_file_size: xdrguard::content::DEFAULT_MAX_FILE_SIZE,
+            max_files: xdrguard::content::DEFAULT_MAX_FILES,
+            workspace_guid: None,
+            target: Default::default(),
+        };
+        let _ = xdrguard::content::scan(&[xdrguard::content::select::Candidate::Json(t)], &opts);
+    }
+}
