@@ -104,13 +104,17 @@ pub fn run(mut args: ScanArgs) -> Result<u8, InputError> {
             let at = n.line.map(|l| format!(":{l}")).unwrap_or_default();
             eprintln!("note: {}{at}: {}", n.path, n.message);
         }
+        let replaced = if live.is_some() {
+            format!("; {} live item(s) replaced", judged.replaced.len())
+        } else {
+            String::new()
+        };
         eprintln!(
-            "scanned {} content file(s): {} item(s), {} automation rule(s), {} content template(s); {} live item(s) replaced",
+            "scanned {} content file(s): {} item(s), {} automation rule(s), {} content template(s){replaced}",
             set.files_scanned,
             set.items.len(),
             set.automation_rules.len(),
             set.templates.len(),
-            judged.replaced.len()
         );
     }
     Ok(report.exit_code)

@@ -59,7 +59,7 @@ pub fn judge(
     // Probes start from the facts with every unknown item withheld; each withheld item is
     // probed for the controls that read its unresolved values.
     let (facts, replaced) = merged(start(), &content.items, &unknown);
-    let probes: Vec<Probed> = unknown
+    let plans: Vec<Plan> = unknown
         .iter()
         .enumerate()
         .filter_map(|(i, j)| {
@@ -68,13 +68,10 @@ pub fn judge(
                 .filter(|(k, _)| k.contains(&i))
                 .flat_map(|(_, ids)| ids.iter().map(|s| s.to_string()))
                 .collect();
-            (!concerned.is_empty()).then(|| {
-                let mut p = probe(catalog, config, profile, &facts, j);
-                p.outcomes.retain(|c, _| concerned.contains(c));
-                p
-            })
+            (!concerned.is_empty()).then(|| plan(catalog, config, j, concerned))
         })
         .collect();
+    let probes = probe_all(catalog, config, profile, &facts, plans);
     let (facts, _) = merged(start(), &content.items, &[]);
     let supplied: BTreeSet<SectionName> = content.items.iter().map(|i| i.section).collect();
     let mut locations = HashMap::new();
@@ -283,87 +280,139 @@ struct Probed<'a> {
     outcomes: HashMap<String, Outcome>,
 }
 
-/// Evaluate the catalog with `item`'s unresolved fields set to each candidate value.
-fn probe<'a>(
+/// One withheld item's probe plan: the fields varied and each assignment of them.
+struct Plan<'a> {
+    item: &'a ContentItem,
+    /// The controls that read its unresolved values.
+    concerned: BTreeSet<String>,
+    fields: Vec<&'static str>,
+    assignments: Vec<Vec<Value>>,
+    /// More assignments than [`PROBE_BUDGET`]: only the placeholder is tried, and the
+    /// controls reading the fields are undetermined.
+    over_budget: bool,
+}
+
+/// Probe every withheld item at once: round `r` gives each item its `r`-th assignment
+/// (cycling), so the rounds are as many as the longest plan, not the sum of them. Only the
+/// concerned controls run, loaded again as a catalog of their own (no dependency gates:
+/// a probe judges the item, not the order of the journey). Whether evidence names an item
+/// is exact for the per-item policies; for policies over the whole section, the other
+/// items' values vary alongside, which can only turn an agreement into "undetermined".
+fn probe_all<'a>(
     catalog: &Catalog,
     config: &ValidConfig,
     profile: Profile,
     facts: &FactsDocument,
+    plans: Vec<Plan<'a>>,
+) -> Vec<Probed<'a>> {
+    let concerned: BTreeSet<&str> = plans
+        .iter()
+        .flat_map(|p| p.concerned.iter().map(String::as_str))
+        .collect();
+    let sub = Catalog {
+        controls: catalog
+            .controls
+            .iter()
+            .filter(|c| concerned.contains(c.policy.id.as_str()))
+            .filter_map(|c| crate::policy::load::load_policy_file(c.doc.file.clone()).ok())
+            .collect(),
+    };
+    let sources: HashMap<&str, String> = sub
+        .controls
+        .iter()
+        .map(|c| (c.policy.id.as_str(), source_of(c)))
+        .collect();
+    let rounds = plans.iter().map(|p| p.assignments.len()).max().unwrap_or(0);
+    let mut out: Vec<Probed> = plans
+        .iter()
+        .map(|p| Probed {
+            item: p.item,
+            outcomes: HashMap::new(),
+        })
+        .collect();
+    for r in 0..rounds {
+        let mut f = facts.clone();
+        for p in &plans {
+            let mut value = p.item.value.clone();
+            for (field, v) in p.fields.iter().zip(&p.assignments[r % p.assignments.len()]) {
+                value[*field] = v.clone();
+            }
+            put(
+                &mut f,
+                &ContentItem {
+                    value,
+                    ..p.item.clone()
+                },
+            );
+        }
+        let findings = eval::evaluate(&sub, config, &f, profile);
+        for (p, probed) in plans.iter().zip(out.iter_mut()) {
+            for finding in findings.iter().filter(|x| p.concerned.contains(&x.control)) {
+                let source = &sources[finding.control.as_str()];
+                let this = if (p.over_budget && p.fields.iter().any(|f| mentions(source, f)))
+                    || finding.status == Status::Error
+                {
+                    Outcome::Undetermined
+                } else {
+                    match finding.evidence.iter().find(|e| names_item(e, p.item)) {
+                        Some(e) => Outcome::Offending(e.clone(), Box::new(finding.clone())),
+                        None => Outcome::Fine(Box::new(finding.clone())),
+                    }
+                };
+                let merged = match (probed.outcomes.remove(&finding.control), this) {
+                    (None, t) => t,
+                    (Some(Outcome::Offending(e, f)), Outcome::Offending(..)) => {
+                        Outcome::Offending(e, f)
+                    }
+                    (Some(Outcome::Fine(f)), Outcome::Fine(_)) => Outcome::Fine(f),
+                    _ => Outcome::Undetermined,
+                };
+                probed.outcomes.insert(finding.control.clone(), merged);
+            }
+        }
+    }
+    out
+}
+
+/// What to try for `item`'s unresolved values that the concerned controls read.
+fn plan<'a>(
+    catalog: &Catalog,
+    config: &ValidConfig,
     item: &'a ContentItem,
-) -> Probed<'a> {
+    concerned: BTreeSet<String>,
+) -> Plan<'a> {
     let readers: Vec<&Control> = catalog
         .controls
         .iter()
-        .filter(|c| c.policy.reads.contains(&item.section))
+        .filter(|c| concerned.contains(&c.policy.id))
         .collect();
     let sources: Vec<String> = readers.iter().map(|c| source_of(c)).collect();
-    let relevant: Vec<&super::Unresolved> = item
+    let fields: Vec<&'static str> = item
         .unresolved
         .iter()
-        .filter(|u| sources.iter().any(|s| mentions(s, u.field)))
+        .map(|u| u.field)
+        .filter(|f| sources.iter().any(|s| mentions(s, f)))
         .collect();
     let strings = string_candidates(&readers, config);
-    let per_field: Vec<Vec<Value>> = relevant
-        .iter()
-        .map(|u| candidates(u.field, &strings))
-        .collect();
-    let combos: usize = per_field
+    let per_field: Vec<Vec<Value>> = fields.iter().map(|f| candidates(f, &strings)).collect();
+    let combos = per_field
         .iter()
         .map(Vec::len)
         .try_fold(1usize, |a, n| a.checked_mul(n))
         .unwrap_or(usize::MAX);
-    let mut outcomes: HashMap<String, Outcome> = HashMap::new();
     let over_budget = combos > PROBE_BUDGET;
-    let assignments: Vec<Vec<Value>> = if over_budget {
-        vec![Vec::new()]
-    } else {
-        cartesian(&per_field)
-    };
-    for values in assignments {
-        let mut value = item.value.clone();
-        if !over_budget {
-            for (u, v) in relevant.iter().zip(values) {
-                value[u.field] = v;
-            }
-        }
-        let mut f = facts.clone();
-        let probe_item = ContentItem {
-            value,
-            ..item.clone()
-        };
-        put(&mut f, &probe_item);
-        for finding in eval::evaluate(catalog, config, &f, profile) {
-            let Some(source) = readers
-                .iter()
-                .zip(&sources)
-                .find(|(c, _)| c.policy.id == finding.control)
-                .map(|(_, s)| s)
-            else {
-                continue;
-            };
-            let this = if (over_budget && relevant.iter().any(|u| mentions(source, u.field)))
-                || finding.status == Status::Error
-                || (finding.status == Status::Skipped && finding.blocked_by.is_some())
-            {
-                Outcome::Undetermined
-            } else {
-                match finding.evidence.iter().find(|e| names_item(e, item)) {
-                    Some(e) => Outcome::Offending(e.clone(), Box::new(finding.clone())),
-                    None => Outcome::Fine(Box::new(finding.clone())),
-                }
-            };
-            let merged = match (outcomes.remove(&finding.control), this) {
-                (None, t) => t,
-                (Some(Outcome::Offending(e, f)), Outcome::Offending(..)) => {
-                    Outcome::Offending(e, f)
-                }
-                (Some(Outcome::Fine(f)), Outcome::Fine(_)) => Outcome::Fine(f),
-                _ => Outcome::Undetermined,
-            };
-            outcomes.insert(finding.control.clone(), merged);
-        }
+    Plan {
+        item,
+        concerned,
+        assignments: if over_budget {
+            vec![Vec::new()]
+        } else {
+            cartesian(&per_field)
+        },
+        // Over budget, the one (empty) assignment leaves the placeholders in place.
+        fields,
+        over_budget,
     }
-    Probed { item, outcomes }
 }
 
 /// A control's CEL, all of it.
