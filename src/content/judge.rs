@@ -805,3 +805,72 @@ fn describe_unknown(item: &ContentItem) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_is_read_when_selected_or_tested() {
+        let src = "facts.alert_rules.filter(r, r.enabled && has(r.product_filter))";
+        assert!(mentions(src, "enabled"));
+        assert!(mentions(src, "product_filter"));
+        assert!(!mentions(src, "kind"));
+        // A longer name that starts with the field is another field.
+        assert!(!mentions("r.enabled_at", "enabled"));
+    }
+
+    #[test]
+    fn candidates_cover_both_booleans_and_every_combination() {
+        assert_eq!(
+            candidates("enabled", &[]),
+            vec![Value::Bool(true), Value::Bool(false)]
+        );
+        let strings = vec!["a".to_string()];
+        assert_eq!(
+            candidates("tenant_id", &strings),
+            vec![Value::Null, "a".into()]
+        );
+        let c = cartesian(&[vec![1.into(), 2.into()], vec!["x".into(), "y".into()]]);
+        assert_eq!(c.len(), 4);
+        assert!(c.contains(&vec![2.into(), "x".into()]));
+    }
+
+    #[test]
+    fn evidence_names_an_item_by_id_or_by_table_name() {
+        let item = |section, key: &str| ContentItem {
+            section,
+            key: key.into(),
+            value: Value::Null,
+            location: SourceLocation {
+                path: "p".into(),
+                line: 1,
+                column: 1,
+            },
+            unresolved: Vec::new(),
+        };
+        let e = |id: &str, name: &str| Evidence {
+            id: id.into(),
+            name: name.into(),
+            detail: String::new(),
+        };
+        let rule = item(
+            SectionName::AlertRules,
+            "/Ws/providers/Microsoft.SecurityInsights/alertRules/R1",
+        );
+        assert!(names_item(
+            &e("/ws/providers/microsoft.securityinsights/alertrules/r1", ""),
+            &rule
+        ));
+        assert!(!names_item(&e("R1", "R1"), &rule));
+        let setting = item(SectionName::Settings, "EntityAnalytics");
+        assert!(names_item(
+            &e(
+                "/w/providers/Microsoft.SecurityInsights/settings/EntityAnalytics",
+                ""
+            ),
+            &setting
+        ));
+        assert!(names_item(&e("x", "entityanalytics"), &setting));
+    }
+}
