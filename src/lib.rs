@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod collect;
+pub mod content;
 pub mod eval;
 pub mod facts;
 pub mod input;

@@ -9,6 +9,7 @@ mod explain;
 mod limits;
 mod lint;
 mod permissions;
+mod scan;
 mod test;
 
 pub use check::EvalArgs;
@@ -84,6 +85,9 @@ pub enum Command {
     /// Collect and check in one go (takes every option of `check`)
     #[command(after_help = EXIT_CODES)]
     Audit(audit::AuditArgs),
+    /// Judge Sentinel content as code (ARM templates, YAML rules) — a pull-request gate
+    #[command(after_help = EXIT_CODES)]
+    Scan(scan::ScanArgs),
     /// Print the least Graph permissions and Azure roles a read-only audit identity needs
     Permissions(permissions::PermissionsArgs),
 }
@@ -175,5 +179,6 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Collect(a) => collect::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Permissions(a) => permissions::run(a),
+        Command::Scan(a) => scan::run(a),
     }
 }

@@ -125,6 +125,25 @@ pub enum LintCode {
     Schema,
 }
 
+/// Sentinel content read by `xdrguard scan` (ARM templates, parameters files, YAML rules).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(prefix = "xdrguard::content::", serialize_all = "snake_case")]
+pub enum ContentCode {
+    /// A content file over `--max-file-size`, or more files than `--max-files`.
+    TooLarge,
+    Json,
+    TooDeep,
+    DuplicateKey,
+    /// A deploymentTemplate whose structure is not ARM's.
+    Template,
+    Parameters,
+    Yaml,
+    /// A YAML analytics rule with a wrongly typed field.
+    Rule,
+    /// No content found, or `--changed-from` could not list the changed files.
+    Selection,
+}
+
 /// Command-line arguments that name something that does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
 #[strum(prefix = "xdrguard::usage::", serialize_all = "snake_case")]
@@ -151,6 +170,7 @@ mod tests {
             texts(ReportCode::VARIANTS),
             texts(CollectCode::VARIANTS),
             texts(LintCode::VARIANTS),
+            texts(ContentCode::VARIANTS),
             texts(UsageCode::VARIANTS),
         ]
         .concat()
@@ -181,7 +201,9 @@ mod tests {
     #[test]
     fn texts_are_the_published_ones() {
         let published =
-            "collect::http collect::internal collect::runtime collect::short_secret collect::sign_in collect::url \
+            "content::too_large content::json content::too_deep content::duplicate_key \
+            content::template content::parameters content::yaml content::rule content::selection \
+            collect::http collect::internal collect::runtime collect::short_secret collect::sign_in collect::url \
             facts::json facts::schema facts::shape input::encoding input::io input::now \
             input::output_dir input::too_large input::wrong_kind input::yaml::parser input::yaml::syntax \
             input::yaml::too_deep lint::schema outcome::exceptions::date \

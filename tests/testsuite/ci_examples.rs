@@ -17,7 +17,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn load(name: &str) -> Value {
+pub(crate) fn load(name: &str) -> Value {
     let path = root().join("examples/ci").join(name);
     let file = xdrguard::input::diagnostic::SourceFile::read(&path).unwrap();
     xdrguard::input::yaml::parse(file)
@@ -26,7 +26,7 @@ fn load(name: &str) -> Value {
 }
 
 /// Every shell script in the document (`run`, `script`, `inlineScript`).
-fn scripts(v: &Value, out: &mut Vec<String>) {
+pub(crate) fn scripts(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, v) in m {
@@ -72,7 +72,7 @@ fn expand(s: &str, vars: &HashMap<&str, String>) -> String {
 
 /// The `xdrguard …` commands of a script, as argument lists (continuations joined, quotes
 /// removed, variables expanded, stopping at `||`, `&&`, `;`, `|` or a redirection).
-fn commands(script: &str, vars: &HashMap<&str, String>) -> Vec<Vec<String>> {
+pub(crate) fn commands(script: &str, vars: &HashMap<&str, String>) -> Vec<Vec<String>> {
     let joined = script.replace("\\\n", " ");
     let mut out = Vec::new();
     for line in joined.lines() {

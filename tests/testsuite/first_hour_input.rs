@@ -293,7 +293,7 @@ fn lint_recurses_and_checks_each_kind() {
     );
     assert!(
         out.stderr
-            .contains("skipped 3 file(s) that are none of xdrguard's kinds")
+            .contains("skipped 9 file(s) that are none of xdrguard's kinds")
             && out.stderr.contains("github-actions.yml"),
         "{}",
         out.stderr

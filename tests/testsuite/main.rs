@@ -8,6 +8,7 @@ mod check;
 mod ci_examples;
 mod collect;
 mod common;
+mod content;
 mod drift;
 mod eval;
 mod exceptions;
