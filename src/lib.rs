@@ -9,6 +9,7 @@ pub mod cli;
 pub mod collect;
 pub mod eval;
 pub mod facts;
+pub mod fleet;
 pub mod input;
 pub mod model;
 pub mod outcome;

@@ -21,7 +21,7 @@ pub struct ReportSpec {
     pub path: PathBuf,
 }
 
-fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
+pub(crate) fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("`{s}` is not FORMAT=PATH (e.g. sarif=xdrguard.sarif)"))?;
@@ -155,7 +155,7 @@ pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
     })
 }
 
-fn check_writable_parent(path: &Path) -> Result<(), InputError> {
+pub(crate) fn check_writable_parent(path: &Path) -> Result<(), InputError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(InputError::plain(
             InputCode::OutputDir,

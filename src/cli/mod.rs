@@ -6,12 +6,15 @@ mod collect;
 mod controls;
 mod diff;
 mod explain;
+mod fleet;
 mod lint;
+mod merge;
 mod permissions;
 mod test;
 
 pub use check::EvalArgs;
-pub use collect::{collect_facts, SourceArgs, Stats};
+pub use collect::{collect_facts, collect_with, endpoints, Collected, SourceArgs, Stats};
+pub(crate) use collect::{init_logging, parse_workspace};
 
 use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
@@ -83,7 +86,19 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Print the least Graph permissions and Azure roles a read-only audit identity needs
     Permissions(permissions::PermissionsArgs),
+    /// Audit every target of a fleet file concurrently into one fleet report
+    #[command(after_help = FLEET_EXIT_CODES)]
+    Fleet(fleet::FleetArgs),
+    /// Combine per-target or per-shard JSON reports into one fleet report
+    #[command(after_help = FLEET_EXIT_CODES)]
+    Merge(merge::MergeArgs),
 }
+
+const FLEET_EXIT_CODES: &str = "Exit codes: the worst target's, in the order 3 > 1 > 2 > 0
+  0  every target compliant
+  1  some target has a fail at or above its fail_on
+  2  no such fail, but some target or control could not be evaluated
+  3  bad input (fleet file, config, exceptions, reports to merge) or a target's sign-in failed";
 
 /// Parse arguments, run, and map every outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -167,5 +182,7 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Collect(a) => collect::run(a),
         Command::Audit(a) => audit::run(a),
         Command::Permissions(a) => permissions::run(a),
+        Command::Fleet(a) => fleet::run(a),
+        Command::Merge(a) => merge::run(a),
     }
 }

@@ -167,6 +167,13 @@ impl Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub tool: ToolInfo,
+    /// The target's name in a fleet (`xdrguard fleet`); absent for a single audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The digest of the policies evaluated (set by `fleet`), so `merge` can refuse to mix
+    /// reports judged by different catalogs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
     pub generated_at: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts_collected_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -249,6 +256,8 @@ impl Report {
         let verdict = Verdict::of(&findings, gate.fail_on);
         Report {
             tool: ToolInfo::current(),
+            name: None,
+            catalog_version: None,
             generated_at,
             facts_collected_at: Some(facts.collected_at),
             profile,

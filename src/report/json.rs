@@ -41,6 +41,8 @@ mod tests {
         };
         let report = Report {
             tool: crate::facts::ToolInfo::current(),
+            name: None,
+            catalog_version: None,
             generated_at: chrono::Utc::now(),
             facts_collected_at: None,
             profile: Profile::Full,

@@ -6,6 +6,7 @@ pub mod controls;
 pub mod csv;
 pub mod drift;
 pub mod explain;
+pub mod fleet;
 pub mod html;
 pub mod json;
 pub mod junit;
