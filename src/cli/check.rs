@@ -72,6 +72,10 @@ pub struct EvalArgs {
     /// A previous JSON report: only failures absent from it count toward the exit code
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// The previous run's JSON report: the summary shows what is newly failing and resolved
+    /// (changes nothing that counts; see --baseline for that)
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
     /// Print nothing on stdout (--output and --report files are still written). Not a flag
     /// of its own here: `check` sets it from its `--quiet`, and `audit` from the `--quiet` it
     /// already has for progress, since two flattened `--quiet` flags would clash.
@@ -122,6 +126,8 @@ pub struct Inputs {
     pub catalog: Catalog,
     pub config: ValidConfig,
     pub gate: Gate,
+    /// The `--previous` report.
+    pub previous: Option<Report>,
 }
 
 /// Read every input the evaluation options name, and check the `--report` and `--output`
@@ -135,6 +141,10 @@ pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
     };
     let baseline = match &args.baseline {
         Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let previous = match &args.previous {
+        Some(p) => Some(crate::outcome::baseline::load_report(p)?),
         None => None,
     };
     for spec in &args.reports {
@@ -152,6 +162,7 @@ pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
         catalog,
         config,
         gate,
+        previous,
     })
 }
 
@@ -197,7 +208,10 @@ pub fn evaluate_and_report(
 ) -> Result<u8, InputError> {
     let now = now()?;
     let findings = eval::evaluate(&inputs.catalog, &inputs.config, facts, args.profile);
-    let report = Report::new(findings, facts, args.profile, &inputs.gate, now);
+    let mut report = Report::new(findings, facts, args.profile, &inputs.gate, now);
+    if let Some(prev) = &inputs.previous {
+        report.since_previous = Some(crate::outcome::trend::SincePrevious::of(prev, &report));
+    }
     if args.output.is_some() || !args.quiet {
         let text = report::render(&report, args.format, args.output.is_none());
         write_output(args.output.as_deref(), &text)?;

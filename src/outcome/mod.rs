@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod fingerprint;
 #[doc(hidden)]
 pub mod sample;
+pub mod trend;
 
 use crate::facts::{FactsDocument, Target, ToolInfo};
 use crate::model::{BaselineState, Finding, Profile, Severity, Status};
@@ -186,6 +187,12 @@ pub struct Report {
     pub results: Vec<Finding>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What changed since `--previous`, for the executive summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_previous: Option<trend::SincePrevious>,
+    /// The facts' tables with a daily series, for the ingestion charts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingestion: Vec<crate::facts::sections::Ingestion>,
 }
 
 /// What decides whether a failure counts: the threshold, and the exceptions and baseline of
@@ -268,6 +275,8 @@ impl Report {
             summary: Summary::of(&findings),
             results: findings,
             warnings,
+            since_previous: None,
+            ingestion: trend::ingestion_series(facts),
         }
     }
 }

@@ -99,6 +99,8 @@ pub fn report(findings: Vec<Finding>) -> Report {
         summary: Summary::of(&findings),
         results: findings,
         warnings: vec![],
+        since_previous: None,
+        ingestion: vec![],
     }
 }
 

@@ -59,6 +59,8 @@ mod tests {
             summary: Summary::of(std::slice::from_ref(&f)),
             results: vec![f],
             warnings: vec![],
+            since_previous: None,
+            ingestion: vec![],
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod explain;
 pub mod fleet;
 pub mod html;
+pub mod ingestion_chart;
 pub mod json;
 pub mod junit;
 pub mod markdown;

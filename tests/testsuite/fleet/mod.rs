@@ -4,6 +4,9 @@
 //! is the worst target's (3 > 1 > 2 > 0), a throttled, slow or unreachable tenant fails only
 //! itself, shards partition the fleet, and `merge` of the shards equals the unsharded report.
 
+mod examples;
+mod periodic_report;
+
 use crate::common::statuses;
 use crate::fake_microsoft::scenarios::{self, Tenant};
 use crate::fake_microsoft::{Fake, TOKEN};
