@@ -192,7 +192,15 @@ impl Stats {
 pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected, InputError> {
     init_logging(src.verbose);
     let endpoints = endpoints(src)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    runtime()?.block_on(async {
+        let tokens = Tokens::from_env(src.auth, endpoints.clone());
+        collect_with(src, plan, endpoints, tokens, Progress::stderr(src.quiet)).await
+    })
+}
+
+/// The async runtime collection runs on (one thread: the work is waiting on the network).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, InputError> {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|e| {
@@ -200,11 +208,7 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
                 CollectCode::Runtime,
                 format!("cannot start the async runtime: {e}"),
             )
-        })?;
-    runtime.block_on(async {
-        let tokens = Tokens::from_env(src.auth, endpoints.clone());
-        collect_with(src, plan, endpoints, tokens, Progress::stderr(src.quiet)).await
-    })
+        })
 }
 
 /// The base URLs of `src`: its cloud, with any URL it overrides.

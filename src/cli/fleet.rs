@@ -5,7 +5,7 @@
 use super::check::{check_writable_parent, parse_report_spec, write_output, ReportSpec};
 use crate::fleet::run::{self, RunOptions};
 use crate::fleet::{catalog, Fleet, FleetReport, Shard};
-use crate::input::codes::{CollectCode, FleetCode};
+use crate::input::codes::FleetCode;
 use crate::input::diagnostic::InputError;
 use crate::policy::load_catalog;
 use crate::report::{self, Format};
@@ -13,11 +13,9 @@ use clap::{ArgAction, Args};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Where the fleet report goes: the options of `fleet` and `merge`.
 #[derive(Debug, Args)]
-pub struct FleetArgs {
-    /// The fleet file (YAML, schemas/fleet.schema.json)
-    #[arg(value_name = "FLEET.yaml")]
-    pub fleet: PathBuf,
+pub struct FleetOutput {
     /// Format of the fleet report
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -27,6 +25,43 @@ pub struct FleetArgs {
     /// Also write the fleet report as FORMAT to PATH; repeatable
     #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report_spec)]
     pub reports: Vec<ReportSpec>,
+    /// Print nothing on stdout (and, for `fleet`, no line per target on stderr)
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+impl FleetOutput {
+    /// Fail before any work when a report's folder does not exist.
+    pub fn check(&self) -> Result<(), InputError> {
+        for p in self.reports.iter().map(|r| &r.path).chain(&self.output) {
+            check_writable_parent(p)?;
+        }
+        Ok(())
+    }
+
+    /// Write the fleet report to stdout (unless quiet) or `--output`, and every `--report`.
+    pub fn write(&self, report: &FleetReport) -> Result<(), InputError> {
+        if self.output.is_some() || !self.quiet {
+            let text = report::fleet::render(report, self.format, self.output.is_none());
+            write_output(self.output.as_deref(), &text)?;
+        }
+        for spec in &self.reports {
+            write_output(
+                Some(&spec.path),
+                &report::fleet::render(report, spec.format, false),
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// The fleet file (YAML, schemas/fleet.schema.json)
+    #[arg(value_name = "FLEET.yaml")]
+    pub fleet: PathBuf,
+    #[command(flatten)]
+    pub out: FleetOutput,
     /// Keep each target's JSON report (NAME.json) and facts (NAME.facts.json) in this folder
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<PathBuf>,
@@ -48,9 +83,6 @@ pub struct FleetArgs {
     /// Replace UPNs, e-mail addresses and people's display names with stable hashes
     #[arg(long)]
     pub redact: bool,
-    /// Print nothing on stdout, and no line per target on stderr
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
     /// Log to stderr: -v retries and failures, -vv every request
     #[arg(long, short = 'v', action = ArgAction::Count)]
     pub verbose: u8,
@@ -72,62 +104,24 @@ pub fn run(args: FleetArgs) -> Result<u8, InputError> {
     if let Some(dir) = &args.out_dir {
         std::fs::create_dir_all(dir).map_err(|e| InputError::io(dir, &e))?;
     }
-    for p in args.reports.iter().map(|r| &r.path).chain(&args.output) {
-        check_writable_parent(p)?;
-    }
+    args.out.check()?;
     let prepared = run::prepare(targets, &catalog)?;
     let opts = RunOptions {
         parallel: args.parallel_targets as usize,
         out_dir: args.out_dir.clone(),
         time_limit: Duration::from_secs(args.time_limit.max(1)),
         redact: args.redact,
-        quiet: args.quiet,
+        quiet: args.out.quiet,
         catalog_version: catalog::version(&catalog),
         now: super::check::now()?,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            InputError::plain(
-                CollectCode::Runtime,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
-    let rows = runtime.block_on(run::run(&prepared, &catalog, &opts));
+    let rows = super::runtime()?.block_on(run::run(&prepared, &catalog, &opts));
     let report = FleetReport::new(
         rows,
         &catalog::controls(&catalog),
         opts.catalog_version,
         opts.now,
     );
-    write_reports(
-        &report,
-        args.format,
-        args.output.as_deref(),
-        &args.reports,
-        args.quiet,
-    )?;
+    args.out.write(&report)?;
     Ok(report.exit_code)
-}
-
-/// Write the fleet report to stdout (unless quiet) or `--output`, and every `--report`.
-pub(super) fn write_reports(
-    report: &FleetReport,
-    format: Format,
-    output: Option<&std::path::Path>,
-    reports: &[ReportSpec],
-    quiet: bool,
-) -> Result<(), InputError> {
-    if output.is_some() || !quiet {
-        let text = report::fleet::render(report, format, output.is_none());
-        write_output(output, &text)?;
-    }
-    for spec in reports {
-        write_output(
-            Some(&spec.path),
-            &report::fleet::render(report, spec.format, false),
-        )?;
-    }
-    Ok(())
 }

@@ -14,7 +14,7 @@ mod test;
 
 pub use check::EvalArgs;
 pub use collect::{collect_facts, collect_with, endpoints, Collected, SourceArgs, Stats};
-pub(crate) use collect::{init_logging, parse_workspace};
+pub(crate) use collect::{init_logging, parse_workspace, runtime};
 
 use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;

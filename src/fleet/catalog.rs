@@ -29,11 +29,7 @@ pub fn controls(catalog: &Catalog) -> Vec<super::report::ControlInfo> {
     catalog
         .controls
         .iter()
-        .map(|c| super::report::ControlInfo {
-            control: c.policy.id.clone(),
-            title: c.policy.title.clone(),
-            severity: c.policy.severity,
-        })
+        .map(|c| super::report::ControlInfo::new(&c.policy.id, &c.policy.title, c.policy.severity))
         .collect()
 }
 

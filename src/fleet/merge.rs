@@ -85,11 +85,7 @@ fn read(path: &Path) -> Result<Part, InputError> {
         let controls = r
             .controls
             .iter()
-            .map(|c| ControlInfo {
-                control: c.control.clone(),
-                title: c.title.clone(),
-                severity: c.severity,
-            })
+            .map(|c| ControlInfo::new(&c.control, &c.title, c.severity))
             .collect();
         return Ok(Part {
             path: path.to_path_buf(),
@@ -112,11 +108,7 @@ fn read(path: &Path) -> Result<Part, InputError> {
     let controls = r
         .results
         .iter()
-        .map(|f| ControlInfo {
-            control: f.control.clone(),
-            title: f.title.clone(),
-            severity: f.severity,
-        })
+        .map(|f| ControlInfo::new(&f.control, &f.title, f.severity))
         .collect();
     Ok(Part {
         path: path.to_path_buf(),

@@ -93,6 +93,16 @@ pub struct ControlInfo {
     pub severity: Severity,
 }
 
+impl ControlInfo {
+    pub fn new(control: &str, title: &str, severity: Severity) -> ControlInfo {
+        ControlInfo {
+            control: control.to_string(),
+            title: title.to_string(),
+            severity,
+        }
+    }
+}
+
 /// A control across the fleet: how many targets fail it, and which.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ControlRow {

@@ -9,7 +9,11 @@ use crate::report::html::csp_hash;
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("fleet.html");
-const CSS: &str = include_str!("fleet.css");
+/// The single report's style, then the fleet's own rules.
+const CSS: &str = concat!(
+    include_str!("../html/report.css"),
+    include_str!("fleet.css")
+);
 
 #[derive(Serialize)]
 struct Context<'a> {

@@ -52,11 +52,7 @@ pub fn render(report: &FleetReport) -> String {
         }
         junit.add_test_suite(suite);
     }
-    let mut s = junit.to_string().expect("JUnit serialises");
-    if !s.ends_with('\n') {
-        s.push('\n');
-    }
-    s
+    crate::report::junit::finish(&junit)
 }
 
 #[cfg(test)]
