@@ -98,7 +98,7 @@ impl Input for RawFleet {
     }
 
     fn schema_help(_: &schema::Violation) -> &'static str {
-        "each target needs `name` and `workspace`; the other keys are the per-target options of \
+        "each target needs `name`, and `workspace` (its own or from `defaults`); the other keys are the per-target options of \
          `audit` without the dashes (see schemas/fleet.schema.json)"
     }
 }
@@ -207,6 +207,25 @@ fn resolve(doc: &Document, raw: RawFleet, dir: &Path) -> Result<Vec<TargetSpec>,
         seen.push((folded, i));
         check_options(doc, &at, &t.options, &mut errors);
         let o = t.options.over(&raw.defaults);
+        if o.workspace.is_none() {
+            errors.push(
+                doc.error_at_key(
+                    FleetCode::Workspace,
+                    &format!("{at}/name"),
+                    format!("target `{}` has no valid `workspace`", t.name),
+                )
+                .label("this target")
+                .help("give it `workspace: /subscriptions/…/workspaces/…`, or one in `defaults`"),
+            );
+            continue;
+        }
+        let bad_id = o
+            .workspace
+            .as_deref()
+            .is_some_and(|w| crate::cli::parse_workspace(w).is_err());
+        if bad_id {
+            continue; // reported where it is written
+        }
         match spec(t.name, o, dir) {
             Ok(s) => out.push(s),
             Err(e) => errors.push(
@@ -396,6 +415,22 @@ mod tests {
             text.iter()
                 .any(|m| m.starts_with("fleet.yaml:5:16:") && m.contains("not a workspace")),
             "{text:?}"
+        );
+    }
+
+    #[test]
+    fn the_workspace_may_come_from_defaults_but_must_come() {
+        let t = load(&format!(
+            "defaults:\n  workspace: {WS}\ntargets:\n  - name: a\n"
+        ))
+        .unwrap();
+        assert_eq!(t[0].workspace.id, WS);
+        let e = load("targets:\n  - name: a\n").unwrap_err();
+        assert!(
+            e[0].message.starts_with("fleet.yaml:2:5:")
+                && e[0].message.contains("no valid `workspace`"),
+            "{}",
+            e[0].message
         );
     }
 

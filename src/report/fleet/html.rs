@@ -62,6 +62,9 @@ mod tests {
         );
         assert!(html.contains("class=\"cell c-fail\""));
         assert!(html.contains(">—</td>"));
+        // A target without a report has no score: n/a, not a bare `%`.
+        assert!(html.contains("<td>n/a</td>"), "{html}");
+        assert!(html.contains("<td>50%</td>"));
         // The policy allows no script at all, and this page's style by its hash.
         assert!(
             html.contains("default-src &#x27;none&#x27;; style-src &#x27;sha256-"),

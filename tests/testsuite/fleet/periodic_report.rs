@@ -188,3 +188,71 @@ fn screenshot_and_print_in_chromium() {
     assert!((1..=6).contains(&n), "{n} printed pages");
     let _ = NOW;
 }
+
+/// The fleet page over the four example tenants, as `merge` would build it from their
+/// reports, in chromium: every target a row, every control a column, nothing that errors.
+#[test]
+fn fleet_page_screenshot_in_chromium() {
+    use xdrguard::fleet::report::{ControlInfo, FleetReport, TargetRow};
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut rows = Vec::new();
+    let mut controls: Vec<ControlInfo> = Vec::new();
+    for name in ["ready", "not-ready", "misconfigured", "partial-access"] {
+        let r = xdrguard(
+            dir.path(),
+            &[
+                "check",
+                "--facts",
+                snapshot(&format!("{name}.json")).to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            &[],
+        );
+        let report: xdrguard::outcome::Report = serde_json::from_str(&r.stdout).unwrap();
+        for f in &report.results {
+            if !controls.iter().any(|c| c.control == f.control) {
+                controls.push(ControlInfo::new(&f.control, &f.title, f.severity));
+            }
+        }
+        rows.push(TargetRow::of_report(name, &report));
+    }
+    rows.push(TargetRow::failed(
+        "woodgrove-eu",
+        "/subscriptions/x",
+        2,
+        "cannot connect to https://management.azure.com".into(),
+    ));
+    let fleet = FleetReport::new(
+        rows,
+        &controls,
+        "sha256:0000000000000000".into(),
+        NOW.parse().unwrap(),
+    );
+    let html = xdrguard::report::fleet::render(&fleet, xdrguard::report::Format::Html, false);
+    assert_eq!(html.matches("<td class=\"cell c-").count(), 4 * 22);
+    let page = dir.path().join("fleet.html");
+    std::fs::write(&page, &html).unwrap();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let png = shots.join("fleet-report.png");
+    run_chromium(
+        &browser,
+        &dir.path().join("profile"),
+        &[
+            "--window-size=1280,1600",
+            "--hide-scrollbars",
+            &format!("--screenshot={}", png.display()),
+        ],
+        &page,
+    );
+    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
