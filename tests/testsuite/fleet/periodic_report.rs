@@ -139,6 +139,29 @@ fn the_summary_charts_and_order_are_in_the_page_and_the_json() {
     assert!(!old.stdout.contains("id=\"ingestion\""));
 }
 
+/// Screenshot `page` into `target/screenshots/NAME` (to be looked at) and check it is an image.
+fn screenshot(browser: &Path, dir: &Path, page: &Path, name: &str, size: &str) {
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let png = shots.join(name);
+    run_chromium(
+        browser,
+        &dir.join("profile"),
+        &[
+            &format!("--window-size={size}"),
+            "--hide-scrollbars",
+            &format!("--screenshot={}", png.display()),
+        ],
+        page,
+    );
+    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
+        "{} bytes",
+        bytes.len()
+    );
+}
+
 /// PDF page objects (`/Type /Page`, not `/Pages`).
 fn pages(pdf: &[u8]) -> usize {
     let text = String::from_utf8_lossy(pdf);
@@ -154,24 +177,12 @@ fn screenshot_and_print_in_chromium() {
     let (_, html) = reports(dir.path());
     let page = dir.path().join("weekly.html");
     std::fs::write(&page, &html).unwrap();
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let png = shots.join("weekly-report.png");
-    run_chromium(
+    screenshot(
         &browser,
-        &dir.path().join("profile"),
-        &[
-            "--window-size=1280,2200",
-            "--hide-scrollbars",
-            &format!("--screenshot={}", png.display()),
-        ],
+        dir.path(),
         &page,
-    );
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    assert!(
-        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
-        "{} bytes",
-        bytes.len()
+        "weekly-report.png",
+        "1280,2200",
     );
     // Printed, the page holds what needs action: passing controls are one line each.
     let pdf = dir.path().join("weekly.pdf");
@@ -186,7 +197,6 @@ fn screenshot_and_print_in_chromium() {
     );
     let n = pages(&std::fs::read(&pdf).expect("chromium printed the page"));
     assert!((1..=6).contains(&n), "{n} printed pages");
-    let _ = NOW;
 }
 
 /// The fleet page over the four example tenants, as `merge` would build it from their
@@ -236,23 +246,5 @@ fn fleet_page_screenshot_in_chromium() {
     assert_eq!(html.matches("<td class=\"cell c-").count(), 4 * 22);
     let page = dir.path().join("fleet.html");
     std::fs::write(&page, &html).unwrap();
-    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let png = shots.join("fleet-report.png");
-    run_chromium(
-        &browser,
-        &dir.path().join("profile"),
-        &[
-            "--window-size=1280,1600",
-            "--hide-scrollbars",
-            &format!("--screenshot={}", png.display()),
-        ],
-        &page,
-    );
-    let bytes = std::fs::read(&png).expect("chromium wrote the screenshot");
-    assert!(
-        bytes.starts_with(b"\x89PNG") && bytes.len() > 20_000,
-        "{} bytes",
-        bytes.len()
-    );
+    screenshot(&browser, dir.path(), &page, "fleet-report.png", "1280,1600");
 }
