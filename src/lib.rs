@@ -10,6 +10,7 @@ pub mod collect;
 pub mod content;
 pub mod eval;
 pub mod facts;
+pub mod fleet;
 pub mod input;
 pub mod model;
 pub mod outcome;

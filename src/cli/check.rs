@@ -22,7 +22,7 @@ pub struct ReportSpec {
     pub path: PathBuf,
 }
 
-fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
+pub(crate) fn parse_report_spec(s: &str) -> Result<ReportSpec, String> {
     let (format, path) = s
         .split_once('=')
         .ok_or_else(|| format!("`{s}` is not FORMAT=PATH (e.g. sarif=xdrguard.sarif)"))?;
@@ -73,6 +73,10 @@ pub struct EvalArgs {
     /// A previous JSON report: only failures absent from it count toward the exit code
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<PathBuf>,
+    /// The previous run's JSON report: the summary shows what is newly failing and resolved
+    /// (changes nothing that counts; see --baseline for that)
+    #[arg(long, value_name = "REPORT.json")]
+    pub previous: Option<PathBuf>,
     /// Print nothing on stdout (--output and --report files are still written). Not a flag
     /// of its own here: `check` sets it from its `--quiet`, and `audit` from the `--quiet` it
     /// already has for progress, since two flattened `--quiet` flags would clash.
@@ -125,6 +129,8 @@ pub struct Inputs {
     pub catalog: Catalog,
     pub config: ValidConfig,
     pub gate: Gate,
+    /// The `--previous` report.
+    pub previous: Option<Report>,
 }
 
 /// Read every input the evaluation options name, and check the `--report` and `--output`
@@ -139,6 +145,10 @@ pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
     };
     let baseline = match &args.baseline {
         Some(p) => Some(Baseline::load(p)?),
+        None => None,
+    };
+    let previous = match &args.previous {
+        Some(p) => Some(crate::outcome::baseline::load_report(p)?),
         None => None,
     };
     for spec in &args.reports {
@@ -156,10 +166,11 @@ pub fn load_inputs(args: &EvalArgs) -> Result<Inputs, InputError> {
         catalog,
         config,
         gate,
+        previous,
     })
 }
 
-fn check_writable_parent(path: &Path) -> Result<(), InputError> {
+pub(crate) fn check_writable_parent(path: &Path) -> Result<(), InputError> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() && !dir.is_dir() => Err(InputError::plain(
             InputCode::OutputDir,
@@ -202,7 +213,10 @@ pub fn evaluate_and_report(
     let now = now()?;
     let facts = &eval::portal::with_config(facts, inputs.config.defender_portal);
     let findings = eval::evaluate(&inputs.catalog, &inputs.config, facts, args.profile);
-    let report = Report::new(findings, facts, args.profile, &inputs.gate, now);
+    let mut report = Report::new(findings, facts, args.profile, &inputs.gate, now);
+    if let Some(prev) = &inputs.previous {
+        report.since_previous = Some(crate::outcome::trend::SincePrevious::of(prev, &report));
+    }
     if args.output.is_some() || !args.quiet {
         let to_terminal = args.output.is_none();
         write_report(args.output.as_deref(), &report, args.format, to_terminal)?;

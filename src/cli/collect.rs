@@ -64,7 +64,7 @@ pub struct SourceArgs {
 
 /// Any case is accepted (ARM IDs are case-insensitive) and normalised once; a subscription
 /// that is not a GUID could never be found, so it is refused before any request.
-fn parse_workspace(s: &str) -> Result<WorkspaceRef, String> {
+pub(crate) fn parse_workspace(s: &str) -> Result<WorkspaceRef, String> {
     let w = WorkspaceRef::parse(s).ok_or_else(|| {
         "expected /subscriptions/{sub}/resourceGroups/{rg}/providers/Microsoft.OperationalInsights/workspaces/{name}".to_string()
     })?;
@@ -146,12 +146,15 @@ impl Collected {
             super::print_error(e);
             return Some(super::exit::INCOMPLETE);
         }
-        // Nothing at all could be reached: the report would only repeat that per control.
-        let all_unreachable = !self.unreachable.is_empty()
+        self.nothing_reached().then_some(super::exit::INCOMPLETE)
+    }
+
+    /// Nothing at all could be reached: a report would only repeat that per control.
+    pub fn nothing_reached(&self) -> bool {
+        !self.unreachable.is_empty()
             && self.facts.sections.values().all(|s| {
                 matches!(s, Section::Error(e) if ["ConnectionFailed", "OperatorUnknown", "DependencyFailed"].contains(&e.code.as_str()))
-            });
-        all_unreachable.then_some(super::exit::INCOMPLETE)
+            })
     }
 }
 
@@ -200,7 +203,29 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
         InputError::plain(CollectCode::ShortSecret, e)
             .help("give the whole token or secret (an access token is hundreds of characters)")
     })?;
-    let endpoints = Endpoints::new(
+    let endpoints = endpoints(src)?;
+    runtime()?.block_on(async {
+        let tokens = Tokens::from_env(src.auth, endpoints.clone());
+        collect_with(src, plan, endpoints, tokens, Progress::stderr(src.quiet)).await
+    })
+}
+
+/// The async runtime collection runs on (one thread: the work is waiting on the network).
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, InputError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            InputError::plain(
+                CollectCode::Runtime,
+                format!("cannot start the async runtime: {e}"),
+            )
+        })
+}
+
+/// The base URLs of `src`: its cloud, with any URL it overrides.
+pub fn endpoints(src: &SourceArgs) -> Result<Endpoints, InputError> {
+    Endpoints::new(
         src.cloud,
         src.graph_url.as_deref(),
         src.arm_url.as_deref(),
@@ -209,7 +234,18 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
     .map_err(|e| {
         InputError::plain(CollectCode::Url, e)
             .help("use https://, or http:// only to 127.0.0.1/localhost (tests)")
-    })?;
+    })
+}
+
+/// [`collect_facts`] on the caller's runtime with the caller's credentials: what `fleet`
+/// runs for each of many targets at once.
+pub async fn collect_with(
+    src: &SourceArgs,
+    plan: IngestionPlan,
+    endpoints: Endpoints,
+    tokens: Tokens,
+    progress: Progress,
+) -> Result<Collected, InputError> {
     let policy = RetryPolicy {
         max_wait: Duration::from_secs(src.max_retry_wait),
         timeout: Duration::from_secs(src.timeout.max(1)),
@@ -223,35 +259,22 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
         accepted_roles: plan.accepted_roles,
         redact: src.redact,
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            InputError::plain(
-                CollectCode::Runtime,
-                format!("cannot start the async runtime: {e}"),
-            )
-        })?;
     let started = Instant::now();
-    let (facts, http) = runtime.block_on(async {
-        let tokens = Tokens::from_env(src.auth, endpoints.clone());
-        let http = Http::new(
-            endpoints,
-            tokens,
-            src.concurrency as usize,
-            policy,
-            Progress::stderr(src.quiet),
-        )
-        .map_err(|e| InputError::plain(CollectCode::Http, e))?
-        .with_limits(src.limits.limits());
-        http.tokens().preflight().await.map_err(|e| {
-            InputError::plain(CollectCode::SignIn, format!("not signed in: {e}"))
-                .help(crate::collect::auth::sign_in_help(src.auth))
-        })?;
-        let facts = collect::collect(&http, &opts).await;
-        http.progress().finish();
-        Ok::<_, InputError>((facts, http))
+    let http = Http::new(
+        endpoints,
+        tokens,
+        src.concurrency as usize,
+        policy,
+        progress,
+    )
+    .map_err(|e| InputError::plain(CollectCode::Http, e))?
+    .with_limits(src.limits.limits());
+    http.tokens().preflight().await.map_err(|e| {
+        InputError::plain(CollectCode::SignIn, format!("not signed in: {e}"))
+            .help(crate::collect::auth::sign_in_help(src.auth))
     })?;
+    let facts = collect::collect(&http, &opts).await;
+    http.progress().finish();
     let stats = Stats {
         elapsed: started.elapsed(),
         requests: [Api::Graph, Api::Arm, Api::LogAnalytics]
@@ -285,7 +308,7 @@ pub fn collect_facts(src: &SourceArgs, plan: IngestionPlan) -> Result<Collected,
 
 /// `-v`/`-vv` logs to stderr, through [`LogWriter`]: no colour, since every escape in the
 /// log would have to be one of ours, and the writer makes every one visible.
-fn init_logging(verbose: u8) {
+pub(crate) fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => return,
         1 => "xdrguard=info",

@@ -48,6 +48,9 @@ pub struct InputLimitArgs {
     /// Largest exceptions file read (default 16MiB)
     #[arg(long, global = true, value_name = "BYTES", value_parser = parse_bytes)]
     pub max_exceptions_bytes: Option<u64>,
+    /// Largest fleet file read (default 16MiB)
+    #[arg(long, global = true, value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_fleet_bytes: Option<u64>,
 }
 
 impl InputLimitArgs {
@@ -60,6 +63,7 @@ impl InputLimitArgs {
             (InputKind::PolicyTest, self.max_policy_test_bytes),
             (InputKind::Config, self.max_config_bytes),
             (InputKind::Exceptions, self.max_exceptions_bytes),
+            (InputKind::Fleet, self.max_fleet_bytes),
         ];
         for (kind, bytes) in given {
             if let Some(b) = bytes {

@@ -100,6 +100,8 @@ struct Sorted {
     tests: Vec<yaml::Document>,
     facts: Vec<SourceFile>,
     reports: Vec<PathBuf>,
+    fleets: Vec<yaml::Document>,
+    fleet_reports: Vec<PathBuf>,
     /// Files of no kind of xdrguard's, found in a folder.
     foreign: Vec<PathBuf>,
 }
@@ -112,6 +114,8 @@ impl Sorted {
             + self.tests.len()
             + self.facts.len()
             + self.reports.len()
+            + self.fleets.len()
+            + self.fleet_reports.len()
     }
 }
 
@@ -143,6 +147,8 @@ fn sort(files: Vec<(PathBuf, bool)>, errors: &mut Vec<InputError>) -> Sorted {
             Some(Kind::PolicyTest) => s.tests.push(doc),
             Some(Kind::Facts) => s.facts.push(doc.file),
             Some(Kind::Report) => s.reports.push(path),
+            Some(Kind::Fleet) => s.fleets.push(doc),
+            Some(Kind::FleetReport) => s.fleet_reports.push(path),
             None if named || doc.value.get("id").is_some() => s.policies.push(path),
             None => s.foreign.push(path),
         }
@@ -284,6 +290,16 @@ pub fn run(args: LintArgs) -> Result<u8, InputError> {
     }
     for r in &sorted.reports {
         if let Err(e) = load_report(r) {
+            errors.push(e);
+        }
+    }
+    for doc in &sorted.fleets {
+        if let Err(e) = crate::fleet::Fleet::check_document(doc) {
+            errors.push(e);
+        }
+    }
+    for r in &sorted.fleet_reports {
+        if let Err(e) = crate::fleet::merge::load_fleet_report(r) {
             errors.push(e);
         }
     }

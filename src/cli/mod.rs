@@ -6,14 +6,17 @@ mod collect;
 mod controls;
 mod diff;
 mod explain;
-mod limits;
+mod fleet;
+pub(crate) mod limits;
 mod lint;
+mod merge;
 mod permissions;
 mod scan;
 mod test;
 
 pub use check::EvalArgs;
-pub use collect::{collect_facts, SourceArgs, Stats};
+pub use collect::{collect_facts, collect_with, endpoints, Collected, SourceArgs, Stats};
+pub(crate) use collect::{init_logging, parse_workspace, runtime};
 
 use crate::input::codes::UsageCode;
 use crate::input::diagnostic::InputError;
@@ -90,7 +93,19 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Print the least Graph permissions and Azure roles a read-only audit identity needs
     Permissions(permissions::PermissionsArgs),
+    /// Audit every target of a fleet file concurrently into one fleet report
+    #[command(after_help = FLEET_EXIT_CODES)]
+    Fleet(fleet::FleetArgs),
+    /// Combine per-target or per-shard JSON reports into one fleet report
+    #[command(after_help = FLEET_EXIT_CODES)]
+    Merge(merge::MergeArgs),
 }
+
+const FLEET_EXIT_CODES: &str = "Exit codes: the worst target's, in the order 3 > 1 > 2 > 0
+  0  every target compliant
+  1  some target has a fail at or above its fail_on
+  2  no such fail, but some target or control could not be evaluated
+  3  bad input (fleet file, config, exceptions, reports to merge) or a target's sign-in failed";
 
 /// Parse arguments, run, and map every outcome to an exit code.
 pub fn main() -> ExitCode {
@@ -180,5 +195,7 @@ fn run(cli: Cli) -> Result<u8, InputError> {
         Command::Audit(a) => audit::run(a),
         Command::Permissions(a) => permissions::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Fleet(a) => fleet::run(a),
+        Command::Merge(a) => merge::run(a),
     }
 }

@@ -102,6 +102,63 @@ impl Tokens {
         })
     }
 
+    /// A service principal named explicitly (a fleet target's own), not read from the
+    /// `AZURE_*` environment: a client secret, or else a federated token file.
+    pub fn service_principal(
+        tenant_id: &str,
+        client_id: &str,
+        secret: Option<String>,
+        token_file: Option<std::path::PathBuf>,
+        endpoints: Endpoints,
+    ) -> Self {
+        // A target's client secret is scrubbed from every output like the global one, and
+        // one too short to scrub is refused (that target's sign-in fails).
+        if let Some(s) = &secret {
+            if let Err(e) = super::secrets::check_len("the client secret", s) {
+                return Self::unavailable(e, endpoints);
+            }
+            super::secrets::hold(s);
+        }
+        let cloud = endpoints.cloud;
+        let built = match (secret, token_file) {
+            (Some(s), _) => {
+                let opts = ClientSecretCredentialOptions {
+                    client_options: client_options(cloud),
+                };
+                ClientSecretCredential::new(
+                    tenant_id,
+                    client_id.to_string(),
+                    Secret::new(s),
+                    Some(opts),
+                )
+                .map(|c| ("client-secret", c as Arc<dyn TokenCredential>))
+            }
+            (None, file) => {
+                let opts = WorkloadIdentityCredentialOptions {
+                    credential_options: ClientAssertionCredentialOptions {
+                        client_options: client_options(cloud),
+                    },
+                    client_id: Some(client_id.to_string()),
+                    tenant_id: Some(tenant_id.to_string()),
+                    token_file_path: file,
+                };
+                WorkloadIdentityCredential::new(Some(opts))
+                    .map(|c| ("workload-identity", c as Arc<dyn TokenCredential>))
+            }
+        };
+        let source = match built {
+            Ok((name, cred)) => Source::Chain(vec![(name, cred)], Vec::new()),
+            Err(e) => Source::Unavailable(format!("service principal {client_id}: {e}")),
+        };
+        Self::with_source(source, endpoints)
+    }
+
+    /// No credential: every token request fails with `reason` (a fleet target whose token
+    /// variable is unset).
+    pub fn unavailable(reason: impl Into<String>, endpoints: Endpoints) -> Self {
+        Self::with_source(Source::Unavailable(reason.into()), endpoints)
+    }
+
     /// A fixed token for every audience.
     pub fn fixed(token: impl Into<String>, endpoints: Endpoints) -> Self {
         Self::with_source(Source::Static(token.into()), endpoints)

@@ -1,6 +1,8 @@
 //! The one Log Analytics query per audit: last record and row count per required table, plus
-//! Defender-only rows of SecurityIncident and SecurityAlert. `union isfuzzy=true` keeps a
-//! missing table from failing the query; the left join keeps a row for every required table.
+//! Defender-only rows of SecurityIncident and SecurityAlert, each with its daily row counts
+//! of the last 14 days (`Daily`, zero-filled, oldest first, by `make-series`) for the
+//! reports' ingestion charts. `union isfuzzy=true` keeps a missing table from failing the
+//! query; the left joins keep a row for every required table.
 
 use super::http::{CallError, ErrorCode};
 use super::norm::int;
@@ -9,6 +11,9 @@ use serde_json::{json, Value};
 
 /// Shortest look-back of the query; callers may ask for longer.
 pub const MIN_LOOKBACK_DAYS: i64 = 14;
+
+/// Days of the daily series: today (so far) and the 13 days before it.
+pub const DAILY_DAYS: usize = 14;
 
 /// SecurityIncident.ProviderName values of incidents that come from Defender XDR.
 pub const XDR_INCIDENT_PROVIDERS: &[&str] = &[
@@ -58,7 +63,27 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
             tables.push(t);
         }
     }
-    let mut parts = Vec::new();
+    let incidents_filter = format!(
+        "SecurityIncident | where ProviderName in~ ({})",
+        kql_list(XDR_INCIDENT_PROVIDERS)
+    );
+    let alerts_filter = format!(
+        "SecurityAlert | where ProductName in~ ({}){}",
+        kql_list(DEFENDER_ALERT_PRODUCTS),
+        DEFENDER_ALERT_PRODUCT_TERMS
+            .iter()
+            .map(|t| format!(" or ProductName has \"{t}\""))
+            .collect::<String>()
+    );
+    // The series start at midnight UTC 13 days ago: 14 whole bins, today's the last.
+    let mut parts = vec![format!(
+        "let start = startofday(now()) - {}d;",
+        DAILY_DAYS - 1
+    )];
+    let mut series_sources = vec![
+        format!("({incidents_filter} | extend TableName=\"SecurityIncident\")"),
+        format!("({alerts_filter} | extend TableName=\"SecurityAlert\")"),
+    ];
     if !tables.is_empty() {
         let quoted = tables
             .iter()
@@ -72,20 +97,25 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
              | project TableName, LastReceived, Rows=coalesce(Rows, 0);",
             tables.join(", ")
         ));
+        series_sources.push(format!(
+            "(union withsource=TableName isfuzzy=true {})",
+            tables.join(", ")
+        ));
     }
     parts.push(format!(
-        "let incidents = union isfuzzy=true (SecurityIncident | where ProviderName in~ ({}))\n\
-         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityIncident\";",
-        kql_list(XDR_INCIDENT_PROVIDERS)
+        "let incidents = union isfuzzy=true ({incidents_filter})\n\
+         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityIncident\";"
     ));
     parts.push(format!(
-        "let alerts = union isfuzzy=true (SecurityAlert | where ProductName in~ ({}){})\n\
-         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityAlert\";",
-        kql_list(DEFENDER_ALERT_PRODUCTS),
-        DEFENDER_ALERT_PRODUCT_TERMS
-            .iter()
-            .map(|t| format!(" or ProductName has \"{t}\""))
-            .collect::<String>()
+        "let alerts = union isfuzzy=true ({alerts_filter})\n\
+         | summarize LastReceived=max(TimeGenerated), Rows=count() | extend TableName=\"SecurityAlert\";"
+    ));
+    parts.push(format!(
+        "let daily = union isfuzzy=true {}\n\
+         | where TimeGenerated >= start\n\
+         | make-series Daily=count() default=0 on TimeGenerated from start to start + {DAILY_DAYS}d step 1d by TableName\n\
+         | project TableName, Daily;",
+        series_sources.join(", ")
     ));
     let sources = if tables.is_empty() {
         "incidents, alerts"
@@ -93,7 +123,7 @@ pub fn query(required_tables: &[String]) -> Result<String, CallError> {
         "required, incidents, alerts"
     };
     parts.push(format!(
-        "union {sources}\n| project TableName, LastReceived, Rows"
+        "union {sources}\n| join kind=leftouter daily on TableName\n| project TableName, LastReceived, Rows, Daily"
     ));
     Ok(parts.join("\n"))
 }
@@ -153,17 +183,26 @@ pub fn ingestion(answer: Option<&Value>) -> Result<Vec<Ingestion>, CallError> {
             .ok_or_else(|| CallError::malformed(format!("query result lacks column `{name}`")))
     };
     let (ti, li, ri) = (col("TableName")?, col("LastReceived")?, col("Rows")?);
+    // An answer of the shape before the daily series has no `Daily`: no chart, no error.
+    let di = col("Daily").ok();
     let rows = table
         .get("rows")
         .and_then(Value::as_array)
         .ok_or_else(|| CallError::malformed("query result has no rows"))?;
     rows.iter()
-        .map(|row| ingestion_row(row, ti, li, ri))
+        .map(|row| ingestion_row(row, ti, li, ri, di))
         .collect()
 }
 
-/// One row: table name, last record (normalised to UTC) and row count, by column index.
-fn ingestion_row(row: &Value, ti: usize, li: usize, ri: usize) -> Result<Ingestion, CallError> {
+/// One row: table name, last record (normalised to UTC), row count and daily counts, by
+/// column index.
+fn ingestion_row(
+    row: &Value,
+    ti: usize,
+    li: usize,
+    ri: usize,
+    di: Option<usize>,
+) -> Result<Ingestion, CallError> {
     let cells = row
         .as_array()
         .ok_or_else(|| CallError::malformed("a row is not a list"))?;
@@ -195,11 +234,49 @@ fn ingestion_row(row: &Value, ti: usize, li: usize, ri: usize) -> Result<Ingesti
             int(v).ok_or_else(|| CallError::malformed(format!("Rows {v} is not a number")))?
         }
     };
+    let daily = match di {
+        None => None,
+        Some(di) => Some(daily(cells.get(di))?),
+    };
     Ok(Ingestion {
         table: name.to_string(),
         last_received: last,
         rows,
+        daily,
     })
+}
+
+/// The `Daily` cell: a `dynamic` array of counts, sent as a JSON array or as the JSON text of
+/// one (the API serialises `dynamic` values as strings; both readings are accepted). `null`
+/// is what the left join gives a table with no record in the 14 days: all zeros.
+fn daily(cell: Option<&Value>) -> Result<Vec<i64>, CallError> {
+    let parsed;
+    let items = match cell {
+        None | Some(Value::Null) => return Ok(vec![0; DAILY_DAYS]),
+        Some(Value::Array(a)) => a,
+        Some(Value::String(s)) => {
+            parsed = serde_json::from_str::<Value>(s)
+                .map_err(|e| CallError::malformed(format!("Daily `{s}` is not JSON ({e})")))?;
+            parsed
+                .as_array()
+                .ok_or_else(|| CallError::malformed(format!("Daily `{s}` is not a list")))?
+        }
+        Some(other) => return Err(CallError::malformed(format!("Daily {other} is not a list"))),
+    };
+    if items.len() != DAILY_DAYS {
+        return Err(CallError::malformed(format!(
+            "Daily has {} counts, not {DAILY_DAYS}",
+            items.len()
+        )));
+    }
+    items
+        .iter()
+        .map(|v| {
+            int(v)
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| CallError::malformed(format!("Daily count {v} is not a count")))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -210,7 +287,12 @@ mod tests {
     fn query_has_the_three_columns_and_rejects_injection() {
         let q = query(&["DeviceInfo".into(), "SecurityAlert".into()]).unwrap();
         assert!(q.contains("union withsource=TableName isfuzzy=true DeviceInfo\n"));
-        assert!(q.contains("project TableName, LastReceived, Rows"));
+        assert!(q.contains("project TableName, LastReceived, Rows, Daily"));
+        assert!(q.contains("make-series Daily=count() default=0 on TimeGenerated from start to start + 14d step 1d by TableName"), "{q}");
+        assert!(
+            q.contains("(union withsource=TableName isfuzzy=true DeviceInfo)"),
+            "{q}"
+        );
         assert!(query(&["X | take 1".into()]).is_err());
     }
 
@@ -245,5 +327,26 @@ mod tests {
         ))
         .is_err());
         assert_eq!(ingestion(None).unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn daily_series_as_array_or_json_text_and_null_is_zeros() {
+        let cols = json!([{"name":"TableName","type":"string"},{"name":"LastReceived","type":"datetime"},{"name":"Rows","type":"long"},{"name":"Daily","type":"dynamic"}]);
+        let series: Vec<i64> = (0..14).collect();
+        let v = json!({"tables":[{"name":"PrimaryResult","columns":cols,
+            "rows":[["A","2026-11-27T08:00:00Z",91,series],["B",null,0,null],["C","2026-11-27T08:00:00Z","91",serde_json::to_string(&series).unwrap()]]}]});
+        let out = ingestion(Some(&v)).unwrap();
+        assert_eq!(out[0].daily.as_deref(), Some(&series[..]));
+        assert_eq!(out[1].daily, Some(vec![0; 14]));
+        assert_eq!(out[2].daily.as_deref(), Some(&series[..]));
+        for bad in [
+            json!([1, 2]),
+            json!("[1,"),
+            json!(7),
+            json!((0..14).map(|i| i - 1).collect::<Vec<i64>>()),
+        ] {
+            let v = json!({"tables":[{"name":"PrimaryResult","columns":cols,"rows":[["A",null,0,bad]]}]});
+            assert!(ingestion(Some(&v)).is_err(), "{v}");
+        }
     }
 }

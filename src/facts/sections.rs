@@ -408,6 +408,10 @@ pub struct Ingestion {
     #[schemars(extend("format" = "date-time"))]
     pub last_received: Option<String>,
     pub rows: i64,
+    /// Rows per day of the last 14 days (UTC days, oldest first, today's so far last), for
+    /// the reports' ingestion charts; absent in facts collected before it was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily: Option<Vec<i64>>,
 }
 
 /// An automation rule: when it triggers and every leaf of its conditions.

@@ -144,6 +144,27 @@ pub enum ContentCode {
     Selection,
 }
 
+/// A fleet file (`xdrguard fleet`) and the reports `xdrguard merge` combines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
+#[strum(prefix = "xdrguard::fleet::", serialize_all = "snake_case")]
+pub enum FleetCode {
+    Schema,
+    Shape,
+    DuplicateName,
+    Workspace,
+    Url,
+    /// A target's sign-in keys that do not make one credential.
+    Credentials,
+    /// `--shard I/N` (or `JOB_COMPLETION_INDEX`) that names no shard.
+    Shard,
+    /// `merge` given the same target twice.
+    DuplicateTarget,
+    /// `merge` given reports of different catalogs.
+    MixedCatalog,
+    /// `merge` given nothing to merge.
+    Empty,
+}
+
 /// Command-line arguments that name something that does not exist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, IntoStaticStr, VariantArray)]
 #[strum(prefix = "xdrguard::usage::", serialize_all = "snake_case")]
@@ -172,6 +193,7 @@ mod tests {
             texts(LintCode::VARIANTS),
             texts(ContentCode::VARIANTS),
             texts(UsageCode::VARIANTS),
+            texts(FleetCode::VARIANTS),
         ]
         .concat()
     }
@@ -216,7 +238,9 @@ mod tests {
             policy::shared_param policy::template policy::undeclared_read \
             policy::unknown_dependency policy::unknown_section policy::unquoted_value report::json report::schema \
             report::shape test::none test::ops test::schema test::shape \
-            test::unknown_control test::unknown_param usage::unknown_control";
+            test::unknown_control test::unknown_param usage::unknown_control \
+            fleet::schema fleet::shape fleet::duplicate_name fleet::workspace fleet::url \
+            fleet::credentials fleet::shard fleet::duplicate_target fleet::mixed_catalog fleet::empty";
         let want: BTreeSet<String> = published
             .split_whitespace()
             .map(|c| format!("xdrguard::{c}"))

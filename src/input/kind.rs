@@ -14,7 +14,7 @@ use serde_json::Value;
 pub fn recognise(value: &Value) -> Option<(Kind, &'static str)> {
     let has = |k: &str| value.get(k).is_some();
     // Each kind by keys no other kind has at its top level.
-    let kinds: [(Kind, &'static str, bool); 6] = [
+    let kinds: [(Kind, &'static str, bool); 8] = [
         (
             Kind::Report,
             "results",
@@ -25,6 +25,12 @@ pub fn recognise(value: &Value) -> Option<(Kind, &'static str)> {
             "sections",
             has("sections") && has("collected_at"),
         ),
+        (
+            Kind::FleetReport,
+            "targets",
+            has("targets") && has("verdict"),
+        ),
+        (Kind::Fleet, "targets", has("targets")),
         (Kind::PolicyTest, "cases", has("cases")),
         (Kind::Exceptions, "exceptions", has("exceptions")),
         (Kind::Config, "controls", has("controls")),
@@ -45,6 +51,8 @@ pub fn noun(kind: Kind) -> &'static str {
         Kind::Exceptions => "an exceptions file",
         Kind::Policy => "a policy",
         Kind::PolicyTest => "a policy test file",
+        Kind::Fleet => "a fleet file",
+        Kind::FleetReport => "a fleet report",
     }
 }
 
@@ -57,6 +65,8 @@ pub fn used_with(kind: Kind) -> &'static str {
         Kind::Exceptions => "use it with `--exceptions`",
         Kind::Policy => "put it in a folder given to `--policies`",
         Kind::PolicyTest => "run it with `xdrguard test`",
+        Kind::Fleet => "run it with `xdrguard fleet`",
+        Kind::FleetReport => "combine it with others with `xdrguard merge`",
     }
 }
 
@@ -69,6 +79,8 @@ fn made_by(kind: Kind) -> &'static str {
         Kind::Exceptions => "see examples/exceptions.yaml",
         Kind::Policy => "see policies/ and schemas/policy.schema.json",
         Kind::PolicyTest => "see tests/policies/ and schemas/policy-test.schema.json",
+        Kind::Fleet => "see examples/fleet/fleet.yaml and schemas/fleet.schema.json",
+        Kind::FleetReport => "`xdrguard fleet --format json` or `xdrguard merge` writes it",
     }
 }
 

@@ -12,6 +12,8 @@ pub enum Kind {
     Exceptions,
     Report,
     PolicyTest,
+    Fleet,
+    FleetReport,
 }
 
 impl Kind {
@@ -24,6 +26,8 @@ impl Kind {
             Kind::Exceptions => "schemas/exceptions.schema.json",
             Kind::Report => "schemas/report.schema.json",
             Kind::PolicyTest => "schemas/policy-test.schema.json",
+            Kind::Fleet => "schemas/fleet.schema.json",
+            Kind::FleetReport => "schemas/fleet-report.schema.json",
         }
     }
 
@@ -35,11 +39,15 @@ impl Kind {
             Kind::Exceptions => include_str!("../../schemas/exceptions.schema.json"),
             Kind::Report => include_str!("../../schemas/report.schema.json"),
             Kind::PolicyTest => include_str!("../../schemas/policy-test.schema.json"),
+            Kind::Fleet => include_str!("../../schemas/fleet.schema.json"),
+            Kind::FleetReport => include_str!("../../schemas/fleet-report.schema.json"),
         }
     }
     fn slot(self) -> &'static OnceLock<jsonschema::Validator> {
         static SLOTS: [OnceLock<jsonschema::Validator>;
             <Kind as strum::VariantArray>::VARIANTS.len()] = [
+            OnceLock::new(),
+            OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
             OnceLock::new(),
@@ -87,7 +95,9 @@ fn violation(e: &jsonschema::ValidationError<'_>) -> Violation {
     }
     let mut pointer = e.instance_path().to_string();
     // Point at the unexpected key itself, not at the object that holds it.
-    if let K::AdditionalProperties { unexpected } = e.kind() {
+    if let K::AdditionalProperties { unexpected } | K::UnevaluatedProperties { unexpected } =
+        e.kind()
+    {
         if let Some(k) = unexpected.first() {
             pointer = format!("{pointer}/{}", crate::input::yaml::pointer_segment(k));
         }

@@ -8,6 +8,7 @@ pub mod exceptions;
 pub mod fingerprint;
 #[doc(hidden)]
 pub mod sample;
+pub mod trend;
 
 use crate::facts::{FactsDocument, Target, ToolInfo};
 use crate::model::{BaselineState, Finding, Profile, Severity, Status};
@@ -167,6 +168,13 @@ impl Summary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     pub tool: ToolInfo,
+    /// The target's name in a fleet (`xdrguard fleet`); absent for a single audit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The digest of the policies evaluated (set by `fleet`), so `merge` can refuse to mix
+    /// reports judged by different catalogs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog_version: Option<String>,
     pub generated_at: chrono::DateTime<chrono::Utc>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub facts_collected_at: Option<chrono::DateTime<chrono::Utc>>,
@@ -182,6 +190,12 @@ pub struct Report {
     /// How onboarding to the Defender portal was decided (absent for facts without the section).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub defender_portal: Option<crate::model::PortalDecision>,
+    /// What changed since `--previous`, for the executive summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub since_previous: Option<trend::SincePrevious>,
+    /// The facts' tables with a daily series, for the ingestion charts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ingestion: Vec<crate::facts::sections::Ingestion>,
 }
 
 /// What decides whether a failure counts: the threshold, and the exceptions and baseline of
@@ -252,6 +266,8 @@ impl Report {
         let verdict = Verdict::of(&findings, gate.fail_on);
         Report {
             tool: ToolInfo::current(),
+            name: None,
+            catalog_version: None,
             generated_at,
             facts_collected_at: Some(facts.collected_at),
             profile,
@@ -263,6 +279,8 @@ impl Report {
             results: findings,
             warnings,
             defender_portal: portal_decision(facts),
+            since_previous: None,
+            ingestion: trend::ingestion_series(facts),
         }
     }
 }

@@ -81,6 +81,8 @@ pub fn report(findings: Vec<Finding>) -> Report {
             name: "xdrguard".into(),
             version: "0.0.0-test".into(),
         },
+        name: None,
+        catalog_version: None,
         generated_at: "2026-01-15T08:00:00Z".parse().expect("fixed instant"),
         facts_collected_at: Some("2026-01-15T07:59:00Z".parse().expect("fixed instant")),
         profile: Profile::Full,
@@ -98,6 +100,8 @@ pub fn report(findings: Vec<Finding>) -> Report {
         results: findings,
         warnings: vec![],
         defender_portal: None,
+        since_previous: None,
+        ingestion: vec![],
     }
 }
 

@@ -171,6 +171,8 @@ struct Context<'a> {
     results: Vec<Row<'a>>,
     /// The move into the Defender portal, as its own section.
     portal: Option<Portal<'a>>,
+    summary: Summary<'a>,
+    ingestion: Vec<crate::report::ingestion_chart::Chart>,
 }
 
 /// The "Moving into the Defender portal" section: the decision and the stage's controls.
@@ -191,6 +193,64 @@ fn portal(report: &Report) -> Option<Portal<'_>> {
         decision: report.defender_portal.as_ref().map(|d| d.line()),
         controls,
     })
+}
+
+/// The executive summary: what fails, by severity, and what changed since the last run.
+#[derive(Serialize)]
+struct Summary<'a> {
+    /// `(severity, count)` of the failures, most severe first, only non-zero.
+    failing: Vec<(&'static str, usize)>,
+    errors: usize,
+    waived: usize,
+    /// The earliest expiry of a waiver in force, for "exceptions expire from …".
+    first_expiry: Option<String>,
+    since: Option<&'a crate::outcome::trend::SincePrevious>,
+    previous_at: Option<String>,
+}
+
+fn summary(report: &Report) -> Summary<'_> {
+    let failing = Severity::VARIANTS
+        .iter()
+        .rev()
+        .map(|s| {
+            let n = report
+                .results
+                .iter()
+                .filter(|f| f.status == Status::Fail && f.severity == *s)
+                .count();
+            (s.as_str(), n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    Summary {
+        failing,
+        errors: report.summary.error,
+        waived: report.summary.waived,
+        first_expiry: report
+            .results
+            .iter()
+            .filter_map(|f| f.waiver.as_ref().map(|w| w.expires))
+            .min()
+            .map(|d| d.to_string()),
+        since: report.since_previous.as_ref(),
+        previous_at: report.since_previous.as_ref().map(|p| {
+            p.previous_generated_at
+                .format("%Y-%m-%d %H:%M UTC")
+                .to_string()
+        }),
+    }
+}
+
+/// Failures first, by severity: what needs action leads, passing controls close the list.
+fn action_order(f: &Finding) -> (u8, std::cmp::Reverse<Severity>, &str) {
+    let rank = match f.status {
+        Status::Fail => 0,
+        Status::Error => 1,
+        Status::Waived => 2,
+        Status::Skipped => 3,
+        Status::Pass => 4,
+    };
+    (rank, std::cmp::Reverse(f.severity), f.control.as_str())
 }
 
 fn is_plain_https(url: &str) -> bool {
@@ -252,23 +312,31 @@ pub fn render(report: &Report) -> String {
                 |a, b| a == b,
             ),
         ],
-        results: report
-            .results
-            .iter()
-            .map(|f| Row {
-                finding: f,
-                remediate: f.needs_remediation(),
-                docs: f
-                    .remediation
-                    .docs
-                    .iter()
-                    .map(|d| Doc {
-                        text: d.clone(),
-                        href: is_plain_https(d).then(|| d.clone()),
-                    })
-                    .collect(),
-            })
-            .collect(),
+        summary: summary(report),
+        ingestion: crate::report::ingestion_chart::charts(
+            &report.ingestion,
+            report.facts_collected_at.unwrap_or(report.generated_at),
+        ),
+        results: {
+            let mut ordered: Vec<&Finding> = report.results.iter().collect();
+            ordered.sort_by_key(|f| action_order(f));
+            ordered
+        }
+        .into_iter()
+        .map(|f| Row {
+            finding: f,
+            remediate: f.needs_remediation(),
+            docs: f
+                .remediation
+                .docs
+                .iter()
+                .map(|d| Doc {
+                    text: d.clone(),
+                    href: is_plain_https(d).then(|| d.clone()),
+                })
+                .collect(),
+        })
+        .collect(),
         portal: portal(report),
     };
     let mut env = minijinja::Environment::new();

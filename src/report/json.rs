@@ -59,6 +59,8 @@ mod tests {
         };
         let report = Report {
             tool: crate::facts::ToolInfo::current(),
+            name: None,
+            catalog_version: None,
             generated_at: chrono::Utc::now(),
             facts_collected_at: None,
             profile: Profile::Full,
@@ -76,6 +78,8 @@ mod tests {
             results: vec![f],
             warnings: vec![],
             defender_portal: None,
+            since_previous: None,
+            ingestion: vec![],
         };
         let v: serde_json::Value = serde_json::from_str(&render(&report)).unwrap();
         assert_eq!(

@@ -104,6 +104,11 @@ pub fn render(report: &Report) -> String {
         }
         junit.add_test_suite(suite);
     }
+    finish(&junit)
+}
+
+/// The XML of `junit`, ending in a newline.
+pub(crate) fn finish(junit: &JUnitReport) -> String {
     let mut s = junit.to_string().expect("JUnit serialises");
     if !s.ends_with('\n') {
         s.push('\n');

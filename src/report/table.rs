@@ -113,6 +113,7 @@ fn text(report: &Report, style: Style) -> String {
     out.push_str(&results_table(report, style));
     out.push('\n');
     remediation(&mut out, report, style.width);
+    ingestion(&mut out, report);
     if !report.warnings.is_empty() {
         out.push('\n');
     }
@@ -122,6 +123,36 @@ fn text(report: &Report, style: Style) -> String {
     out.push('\n');
     out.push_str(&verdict_line(report, style.width));
     out
+}
+
+/// The 14-day ingestion of each table, as a sparkline (oldest day first, `·` for none).
+fn ingestion(out: &mut String, report: &Report) {
+    if report.ingestion.is_empty() {
+        return;
+    }
+    let width = report
+        .ingestion
+        .iter()
+        .map(|r| r.table.len())
+        .max()
+        .unwrap_or(0);
+    out.push_str("\nData ingestion, last 14 days (oldest first; · = no rows)\n");
+    for r in &report.ingestion {
+        let daily = r.daily.as_deref().unwrap_or_default();
+        let quiet = daily.iter().rev().take_while(|c| **c == 0).count();
+        let note = match quiet {
+            0 => String::new(),
+            n if n == daily.len() => "  no rows".to_string(),
+            n => format!("  quiet for {n} day(s)"),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<width$}  {}  {:>9}{note}",
+            r.table,
+            super::ingestion_chart::sparkline(daily),
+            daily.iter().sum::<i64>()
+        );
+    }
 }
 
 /// What was audited, with which profile and threshold, and when: the facts' collection time

@@ -284,8 +284,8 @@ fn controls_with_a_config_show_what_is_enabled() {
 fn lint_recurses_and_checks_each_kind() {
     let out = xdrguard(&["lint", "examples"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    // the config, the exceptions, the custom policy and its tests, seven snapshots
-    assert!(out.stdout.contains("11 file(s) checked"), "{}", out.stdout);
+    // the config, the exceptions, the custom policy and its tests, seven snapshots, the fleet file
+    assert!(out.stdout.contains("12 file(s) checked"), "{}", out.stdout);
     assert!(
         out.stdout.contains("28 control(s)"),
         "the custom policy joined: {}",
@@ -293,7 +293,7 @@ fn lint_recurses_and_checks_each_kind() {
     );
     assert!(
         out.stderr
-            .contains("skipped 9 file(s) that are none of xdrguard's kinds")
+            .contains("skipped 13 file(s) that are none of xdrguard's kinds")
             && out.stderr.contains("github-actions.yml"),
         "{}",
         out.stderr

@@ -17,6 +17,7 @@ mod fake_microsoft;
 mod fake_microsoft_behaviour;
 mod first_hour;
 mod first_hour_input;
+mod fleet;
 mod hostile_policies;
 mod no_panic;
 mod portal;

@@ -19,7 +19,11 @@
   var opened = [];
   window.addEventListener("beforeprint", function () {
     opened = details.map(function (d) { return d.open; });
-    details.forEach(function (d) { d.open = true; });
+    // Print what needs action: a passing control stays one line.
+    details.forEach(function (d) {
+      var row = d.closest("tr");
+      d.open = !row || row.getAttribute("data-status") !== "pass";
+    });
     rows.forEach(function (r) { r.classList.remove("hidden"); });
   });
   window.addEventListener("afterprint", function () {

@@ -75,7 +75,7 @@ fn in_ci() -> bool {
 }
 
 /// The browser, or `None` (skip) outside CI; panics in CI.
-fn browser_or_skip() -> Option<PathBuf> {
+pub(crate) fn browser_or_skip() -> Option<PathBuf> {
     match chromium() {
         Some(p) => Some(p),
         None if in_ci() => panic!(
@@ -89,7 +89,7 @@ fn browser_or_skip() -> Option<PathBuf> {
 }
 
 /// Run chromium headless with `extra` args on `file`, killing it after a minute.
-fn run_chromium(browser: &Path, profile: &Path, extra: &[&str], file: &Path) -> String {
+pub(crate) fn run_chromium(browser: &Path, profile: &Path, extra: &[&str], file: &Path) -> String {
     let mut child = Command::new(browser)
         .args([
             "--headless",

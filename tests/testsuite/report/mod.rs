@@ -3,6 +3,6 @@
 mod escaping;
 mod examples;
 mod golden;
-mod html_browser;
+pub(crate) mod html_browser;
 mod junit;
 mod sarif;
