@@ -112,6 +112,8 @@ mod tests {
         assert_eq!(parse_bytes("2 GiB"), Ok(2 << 30));
         assert_eq!(parse_bytes("64k"), Ok(64 << 10));
         assert!(parse_bytes("0").is_err());
+        assert!(parse_bytes("12 parsecs").is_err());
+        assert!(parse_bytes("99999999999999999999G").is_err());
         assert!(parse_bytes("1TiB").is_err());
         assert!(parse_bytes("99999999999999999999G").is_err());
         assert!(parse_bytes("-1").is_err());

@@ -31,7 +31,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub paths_from: Option<PathBuf>,
     /// Largest content file read (bytes, or with KiB/MiB/GiB)
-    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = select::parse_size)]
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = super::limits::parse_bytes)]
     pub max_file_size: u64,
     /// Most content files read
     #[arg(long, value_name = "N", default_value_t = content::DEFAULT_MAX_FILES)]

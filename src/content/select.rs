@@ -265,30 +265,6 @@ pub fn paths_from_text(text: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-/// `--max-file-size`: bytes, or a number with `KiB`, `MiB`, `GiB` (also `K`, `M`, `G`, `KB`, `MB`).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (e.g. 512KiB, 16MiB, 1000000)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" | "kib" => 1 << 10,
-        "m" | "mb" | "mib" => 1 << 20,
-        "g" | "gb" | "gib" => 1 << 30,
-        u => {
-            return Err(format!(
-                "unknown size unit `{u}` (expected KiB, MiB or GiB)"
-            ))
-        }
-    };
-    n.checked_mul(mult)
-        .filter(|n| *n > 0)
-        .ok_or_else(|| format!("`{s}` is not a usable size"))
-}
-
 /// A size as the flag takes it: `16 MiB`, `100 KiB`, `1000 bytes`.
 pub fn human_size(n: u64) -> String {
     for (unit, m) in [("GiB", 1u64 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)] {
@@ -321,12 +297,6 @@ mod tests {
 
     #[test]
     fn sizes() {
-        assert_eq!(parse_size("100KiB").unwrap(), 102_400);
-        assert_eq!(parse_size("16MiB").unwrap(), 16 << 20);
-        assert_eq!(parse_size("512").unwrap(), 512);
-        assert!(parse_size("0").is_err());
-        assert!(parse_size("12 parsecs").is_err());
-        assert!(parse_size("99999999999999999999G").is_err());
         assert_eq!(human_size(16 << 20), "16 MiB");
         assert_eq!(human_size(100 << 10), "100 KiB");
         assert_eq!(human_size(1000), "1000 bytes");

@@ -1,4 +1,4 @@
-//! Class 7: the facts, policy and exceptions parsers on generated input, large inputs
+//! Class 7: the facts, policy, exceptions and fleet parsers on generated input, large inputs
 //! included (deep nesting, megabyte strings, thousands of keys, valid documents with values
 //! replaced by arbitrary JSON, byte-level mutations). Each must answer with a document or a
 //! diagnostic, never a panic or a stack overflow; a facts document that loads reads back the
@@ -7,6 +7,7 @@
 use proptest::prelude::*;
 use serde_json::Value;
 use xdrguard::facts::FactsDocument;
+use xdrguard::fleet::Fleet;
 use xdrguard::input::diagnostic::SourceFile;
 use xdrguard::input::yaml;
 use xdrguard::outcome::exceptions::Exceptions;
@@ -73,6 +74,14 @@ fn large() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Load `text` as a fleet file (it reads a path: its config and exceptions are relative to it).
+fn load_fleet(text: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fleet.yaml");
+    std::fs::write(&path, text).unwrap();
+    let _ = Fleet::load(&path);
+}
+
 /// `text` with `edits` applied at byte offsets (replace one byte, keeping UTF-8 valid).
 fn mutate(text: &str, edits: &[(usize, char)]) -> String {
     let mut s = text.to_string();
@@ -94,6 +103,7 @@ proptest! {
     fn large_inputs_never_panic_any_parser(text in large()) {
         let _ = FactsDocument::parse(SourceFile::new("f.json", text.clone()));
         let _ = load_policy_file(SourceFile::new("p.yaml", text.clone()));
+        load_fleet(&text);
         if let Ok(doc) = yaml::parse(SourceFile::new("e.yaml", text)) {
             let _ = Exceptions::from_document(&doc, catalog());
         }
@@ -124,6 +134,7 @@ proptest! {
         let _ = FactsDocument::parse(SourceFile::new("f.json", facts));
         let policy = mutate(&read("policies/XDR-EVT-02.yaml"), &edits);
         let _ = load_policy_file(SourceFile::new("p.yaml", policy));
+        load_fleet(&mutate(&read("examples/fleet/fleet.yaml"), &edits));
         let exceptions = mutate(&read("examples/exceptions.yaml"), &edits);
         if let Ok(doc) = yaml::parse(SourceFile::new("e.yaml", exceptions)) {
             let _ = Exceptions::from_document(&doc, catalog());
@@ -150,6 +161,15 @@ proptest! {
         let e = FactsDocument::parse(SourceFile::new("f.json", dup)).unwrap_err();
         prop_assert!(e.message.contains("duplicate key"), "{}", e.message);
     }
+}
+
+#[test]
+fn the_fleet_example_loads() {
+    Fleet::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/fleet/fleet.yaml"
+    )))
+    .expect("the shipped example is valid");
 }
 
 #[test]
