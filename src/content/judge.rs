@@ -114,7 +114,8 @@ pub fn judge(
 }
 
 /// Automation rules whose properties hold expressions xdrguard cannot resolve are not in the
-/// `automation_rules` facts, so the catalog's policy never saw them: it cannot `pass`.
+/// `automation_rules` facts, so the catalog's policy never saw them: it cannot `pass` (nor
+/// say the content has no automation rules).
 fn unjudged_rules_fail_closed(findings: &mut [Finding], content: &ContentSet) {
     let judged: BTreeSet<&str> = content
         .items
@@ -140,7 +141,12 @@ fn unjudged_rules_fail_closed(findings: &mut [Finding], content: &ContentSet) {
     else {
         return;
     };
-    if unjudged.is_empty() || f.status != Status::Pass {
+    // A pass, or "not in content" (the content has rules, just none the policy could read).
+    let not_in_content = f.status == Status::Skipped
+        && f.reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("not in content"));
+    if unjudged.is_empty() || !(f.status == Status::Pass || not_in_content) {
         return;
     }
     f.status = Status::Error;

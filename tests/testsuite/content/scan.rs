@@ -288,3 +288,33 @@ fn a_yaml_rule_alone_is_decided_by_probing() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(statuses(&report)["XDR-CON-03"], "pass");
 }
+
+/// An automation rule whose conditions are an ARM expression xdrguard cannot resolve never
+/// reaches the `automation_rules` facts, so XDR-USX-02 cannot `pass` over it: it is `error`,
+/// naming the rule and where it is (fail closed).
+#[test]
+fn an_unresolvable_automation_rule_makes_usx_02_error_not_pass() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture().join("AutomationRules/TitlePhishingTriage.json"))
+        .unwrap();
+    let mut t: Value = serde_json::from_str(&text).unwrap();
+    let logic = &mut t["resources"][0]["properties"]["triggeringLogic"];
+    logic["conditions"] = Value::String(
+        "[reference(resourceId('Microsoft.Resources/deployments', 'conds'), '2022-09-01').outputs.conditions.value]".into(),
+    );
+    t["resources"][0]["properties"]["displayName"] = "Conditions from a deployment".into();
+    std::fs::write(
+        dir.path().join("Rule.json"),
+        serde_json::to_string_pretty(&t).unwrap(),
+    )
+    .unwrap();
+    let (code, report, err) = scan_json(dir.path(), &[]);
+    let f = finding(&report, "XDR-USX-02");
+    assert_eq!(f["status"], "error", "{f}\n{err}");
+    let reason = f["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("Conditions from a deployment") && reason.contains("Rule.json:"),
+        "{reason}"
+    );
+    assert_eq!(code, 2, "{err}");
+}
