@@ -145,6 +145,17 @@ pub struct Evidence {
     pub detail: String,
 }
 
+impl Evidence {
+    /// What a message calls this item: its name, or its id when it has none.
+    pub fn label(&self) -> &str {
+        if self.name.is_empty() {
+            &self.id
+        } else {
+            &self.name
+        }
+    }
+}
+
 impl fmt::Display for Evidence {
     /// `name (id): detail`, leaving out what is empty.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

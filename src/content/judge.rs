@@ -800,17 +800,7 @@ fn failed(mut f: Finding, sorted: Sorted, original: usize) -> Finding {
         }
     }
     if !sorted.absent.is_empty() || sorted.located.len() != original {
-        let names: Vec<&str> = sorted
-            .located
-            .iter()
-            .map(|e| {
-                if e.name.is_empty() {
-                    e.id.as_str()
-                } else {
-                    e.name.as_str()
-                }
-            })
-            .collect();
+        let names: Vec<&str> = sorted.located.iter().map(Evidence::label).collect();
         f.message = format!(
             "{} offending item(s) in the content: {}",
             sorted.located.len(),

@@ -518,16 +518,7 @@ fn template_context(
     params: &Map<String, Value>,
     evidence: &[Evidence],
 ) -> minijinja::Value {
-    let names: Vec<&str> = evidence
-        .iter()
-        .map(|e| {
-            if e.name.is_empty() {
-                e.id.as_str()
-            } else {
-                e.name.as_str()
-            }
-        })
-        .collect();
+    let names: Vec<&str> = evidence.iter().map(Evidence::label).collect();
     minijinja::context! {
         target => target.clone(),
         params => minijinja::Value::from(minijinja::value::Serde(params)),

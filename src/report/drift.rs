@@ -64,9 +64,9 @@ fn status_or_dash(s: Option<Status>) -> &'static str {
 /// "+ added items; − removed items", by name (or ID), escaped for Markdown unless `plain`.
 fn evidence_summary(c: &Change, plain: bool) -> String {
     let fmt = |e: &Evidence| {
-        let name = if e.name.is_empty() { &e.id } else { &e.name };
+        let name = e.label();
         if plain {
-            name.clone()
+            name.to_string()
         } else {
             inline(name)
         }
